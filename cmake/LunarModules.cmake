@@ -1,0 +1,42 @@
+# Helpers shared by every lunar target: warnings, one precompiled torch header, module libraries.
+
+set(LUNAR_WARNINGS -Wall -Wextra -Wshadow)
+
+# One precompiled header for everything that includes LibTorch: compiling <torch/torch.h> takes
+# 15-20 s per file on the project's machines, so it is built once and reused by every target.
+add_library(lunar_torch_pch STATIC "${CMAKE_CURRENT_LIST_DIR}/pch_anchor.cpp")
+target_link_libraries(lunar_torch_pch PUBLIC torch fmt::fmt)
+target_compile_options(lunar_torch_pch PRIVATE ${LUNAR_WARNINGS})
+target_precompile_headers(lunar_torch_pch PRIVATE <torch/torch.h> <fmt/format.h> <vector> <string>)
+
+function(lunar_use_torch_pch target)
+  target_precompile_headers(${target} REUSE_FROM lunar_torch_pch)
+endfunction()
+
+# lunar_add_module(NAME <module> [TORCH] DEPS <targets...>)
+# Builds src/<module>/*.cpp into the library lunar_<module>; its public headers live in
+# include/lunar/<module>/. DEPS records which way dependencies point. A module with no sources
+# yet is skipped.
+function(lunar_add_module)
+  cmake_parse_arguments(ARG "TORCH" "NAME" "DEPS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/src/${ARG_NAME}/*.cpp")
+  if(NOT sources)
+    return()
+  endif()
+  add_library(lunar_${ARG_NAME} STATIC ${sources})
+  target_include_directories(lunar_${ARG_NAME} PUBLIC "${PROJECT_SOURCE_DIR}/include")
+  target_compile_options(lunar_${ARG_NAME} PRIVATE ${LUNAR_WARNINGS})
+  foreach(dep ${ARG_DEPS})
+    # While modules are being written, a lunar_* module without sources is not yet a target.
+    if(dep MATCHES "^lunar_" AND NOT TARGET ${dep})
+      message(STATUS "lunar_${ARG_NAME}: module ${dep} not built yet, skipped")
+    else()
+      target_link_libraries(lunar_${ARG_NAME} PUBLIC ${dep})
+    endif()
+  endforeach()
+  if(ARG_TORCH)
+    target_link_libraries(lunar_${ARG_NAME} PUBLIC torch)
+    lunar_use_torch_pch(lunar_${ARG_NAME})
+  endif()
+  set_property(GLOBAL APPEND PROPERTY LUNAR_MODULES lunar_${ARG_NAME})
+endfunction()

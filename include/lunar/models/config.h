@@ -1,0 +1,52 @@
+// Plain configuration of a model, filled from TOML (`[model]` table) or the command line.
+// Field names are the configuration keys (`model.<field>`, `model.luna.<field>` ...).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace lunar::models {
+
+// How the first block's input and the classifier see the data.
+struct InputConfig {
+  std::string embedding = "token";  // token | pixel (continuous e = x̂·w + b, x̂ = (p/255-0.48)/0.24)
+  int64_t vocab_size = 0;           // token embedding size (pad id 0); unused for pixels
+  int64_t max_length = 0;           // longest input without CLS; positions = max_length + 1
+};
+
+struct LunaConfig {
+  int64_t memory_len = 16;       // M >= 1
+  std::string sharing = "full";  // full (one attention for pack and unpack, as the research ran
+                                 // it) | none (official Luna: separate pack/unpack projections)
+};
+
+struct ConvLunaConfig {
+  std::string variant = "simplified";  // simplified (paper: no W_v, shared W_q/W_k/W_o) | full
+  std::string filter = "conv";         // conv | maxpool
+  int64_t kernel = 4;                  // k >= 1; k = 1 is the identity
+  int64_t stride = 1;                  // s >= 1
+  std::string pack_temperature = "learn";   // learn (tau from 0) | unit | sqrt
+  std::string unpack_temperature = "unit";  // unit (authors' code) | sqrt (paper text) | learn
+};
+
+struct ModelConfig {
+  std::string architecture = "convluna";  // a registry name: transformer, luna, preluna, convluna
+  int64_t dim = 128;                      // d
+  int64_t num_heads = 4;                  // h; must divide d
+  int64_t ffn_dim = 512;                  // f
+  int64_t num_blocks = 2;
+  double dropout = 0.1;
+  double attention_dropout = 0.1;
+  std::string norm = "";  // post | pre; "" takes the architecture's default (pre only for preluna)
+  std::string masks = "auto";  // on | off | auto (on for transformer, off for the Luna family)
+  std::string representation = "cls";  // cls | mean (over the sequence) | memory (mean of the
+                                        // final memory; Luna family only)
+  std::string pair_features = "uv";     // matching head input: uv = [u, v] | full = [u, v, u·v, u−v]
+  int64_t num_classes = 2;
+  bool pair = false;  // two-tower matching
+  InputConfig input;
+  LunaConfig luna;
+  ConvLunaConfig convluna;
+};
+
+}  // namespace lunar::models

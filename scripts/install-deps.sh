@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs lunar's build and test dependencies from Debian's packages. Idempotent: packages
+# already present are left alone, and apt's index is refreshed only when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libtorch-dev libopenblas0-openmp
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
+  zlib1g-dev libpng-dev libboost-dev
+  python3-torch python3-numpy
+  dataset-fashion-mnist
+)
+# Optional extras for tests that look at the HTML report and compare statistics with SciPy.
+if [[ "${LUNAR_TEST_EXTRAS:-1}" == 1 ]]; then
+  packages+=(python3-scipy chromium)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "[install-deps] installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "[install-deps] all ${#packages[@]} packages present"
+fi

@@ -1,0 +1,72 @@
+// Version guards for LibTorch 1.13 .. 2.x.
+#include "lunar/core/version.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/cuda.h>
+
+#include <fmt/format.h>
+
+namespace lunar::compat {
+
+std::string torch_version() {
+  return fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH);
+}
+
+namespace {
+bool autocast_enabled(const at::Device& device) {
+  if (device.is_cuda()) return at::autocast::is_enabled();
+  return at::autocast::is_cpu_enabled();
+}
+}  // namespace
+
+void set_autocast(const at::Device& device, bool enabled, at::ScalarType dtype) {
+  if (device.is_cuda()) {
+    at::autocast::set_enabled(enabled);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  } else {
+    at::autocast::set_cpu_enabled(enabled);
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  }
+  if (!enabled) at::autocast::clear_cache();
+}
+
+AutocastGuard::AutocastGuard(const at::Device& device, bool enabled, at::ScalarType dtype)
+    : device_(device), previous_enabled_(autocast_enabled(device)), changed_(enabled) {
+  if (changed_) set_autocast(device, true, dtype);
+}
+
+AutocastGuard::~AutocastGuard() {
+  if (changed_) {
+    if (device_.is_cuda()) {
+      at::autocast::set_enabled(previous_enabled_);
+    } else {
+      at::autocast::set_cpu_enabled(previous_enabled_);
+    }
+    if (!previous_enabled_) at::autocast::clear_cache();
+  }
+}
+
+bool cuda_available() { return torch::cuda::is_available(); }
+
+}  // namespace lunar::compat
+
+#if LUNAR_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+
+namespace lunar::compat {
+int64_t cuda_peak_memory(const at::Device& device) {
+  if (!device.is_cuda()) return 0;
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+  return stats.allocated_bytes[static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)]
+      .peak;
+}
+void cuda_reset_peak_memory(const at::Device& device) {
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+}
+}  // namespace lunar::compat
+#else
+namespace lunar::compat {
+int64_t cuda_peak_memory(const at::Device&) { return 0; }
+void cuda_reset_peak_memory(const at::Device&) {}
+}  // namespace lunar::compat
+#endif
