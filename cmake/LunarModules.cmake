@@ -16,7 +16,7 @@ endfunction()
 # lunar_add_module(NAME <module> [TORCH] DEPS <targets...>)
 # Builds src/<module>/*.cpp into the library lunar_<module>; its public headers live in
 # include/lunar/<module>/. DEPS records which way dependencies point. A module with no sources
-# yet is skipped.
+# yet (report, dist) is not created.
 function(lunar_add_module)
   cmake_parse_arguments(ARG "TORCH" "NAME" "DEPS" ${ARGN})
   file(GLOB sources CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/src/${ARG_NAME}/*.cpp")
@@ -26,14 +26,7 @@ function(lunar_add_module)
   add_library(lunar_${ARG_NAME} STATIC ${sources})
   target_include_directories(lunar_${ARG_NAME} PUBLIC "${PROJECT_SOURCE_DIR}/include")
   target_compile_options(lunar_${ARG_NAME} PRIVATE ${LUNAR_WARNINGS})
-  foreach(dep ${ARG_DEPS})
-    # While modules are being written, a lunar_* module without sources is not yet a target.
-    if(dep MATCHES "^lunar_" AND NOT TARGET ${dep})
-      message(STATUS "lunar_${ARG_NAME}: module ${dep} not built yet, skipped")
-    else()
-      target_link_libraries(lunar_${ARG_NAME} PUBLIC ${dep})
-    endif()
-  endforeach()
+  target_link_libraries(lunar_${ARG_NAME} PUBLIC ${ARG_DEPS})
   if(ARG_TORCH)
     target_link_libraries(lunar_${ARG_NAME} PUBLIC torch)
     lunar_use_torch_pch(lunar_${ARG_NAME})

@@ -6,5 +6,11 @@
 namespace lunar::cli {
 
 void register_models(CLI::App& app);
+void register_data(CLI::App& app);
+void register_train(CLI::App& app);
+void register_eval(CLI::App& app);
+void register_predict(CLI::App& app);
+void register_weights(CLI::App& app);  // export and import
+void register_inspect(CLI::App& app);
 
 }  // namespace lunar::cli

@@ -6,9 +6,16 @@
 #include "lunar/core/error.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"lunar: train, diagnose and run shared-memory Transformers (Luna, PreLuna, ConvLuna)"};
+  CLI::App app{
+      "lunar: train, diagnose and run shared-memory Transformers (Luna, PreLuna, ConvLuna)"};
   app.require_subcommand(1);
   lunar::cli::register_models(app);
+  lunar::cli::register_data(app);
+  lunar::cli::register_train(app);
+  lunar::cli::register_eval(app);
+  lunar::cli::register_predict(app);
+  lunar::cli::register_weights(app);
+  lunar::cli::register_inspect(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

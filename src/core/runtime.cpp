@@ -15,11 +15,14 @@
 namespace lunar {
 
 at::Device parse_device(const std::string& name) {
-  if (name == "auto") return compat::cuda_available() ? at::Device(at::kCUDA) : at::Device(at::kCPU);
+  if (name == "auto")
+    return compat::cuda_available() ? at::Device(at::kCUDA) : at::Device(at::kCPU);
   if (name == "cpu") return at::Device(at::kCPU);
   if (name.rfind("cuda", 0) == 0) {
-    check(compat::cuda_available(), "[device] expected a CUDA build of LibTorch with a GPU for '{}', "
-          "got none (Debian's LibTorch is CPU-only)", name);
+    check(compat::cuda_available(),
+          "[device] expected a CUDA build of LibTorch with a GPU for '{}', "
+          "got none (Debian's LibTorch is CPU-only)",
+          name);
     return at::Device(name);
   }
   throw Error(fmt::format("[device] expected cpu, cuda, cuda:N or auto, got '{}'", name));

@@ -57,7 +57,8 @@ namespace lunar::compat {
 int64_t cuda_peak_memory(const at::Device& device) {
   if (!device.is_cuda()) return 0;
   const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
-  return stats.allocated_bytes[static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)]
+  return stats
+      .allocated_bytes[static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)]
       .peak;
 }
 void cuda_reset_peak_memory(const at::Device& device) {

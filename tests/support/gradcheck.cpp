@@ -7,8 +7,8 @@
 namespace lunar::testing {
 
 ::testing::AssertionResult gradcheck(const std::function<at::Tensor()>& loss,
-                                     const std::vector<at::Tensor>& inputs, double eps,
-                                     double rtol, double atol, int64_t max_elements) {
+                                     const std::vector<at::Tensor>& inputs, double eps, double rtol,
+                                     double atol, int64_t max_elements) {
   for (const auto& input : inputs) {
     if (input.scalar_type() != at::kDouble || !input.requires_grad()) {
       return ::testing::AssertionFailure() << "gradcheck inputs must be float64 and require grad";
@@ -36,9 +36,9 @@ namespace lunar::testing {
       const double numeric = (plus - minus) / (2 * eps);
       const double exact = grad[j].item<double>();
       if (std::abs(numeric - exact) > atol + rtol * std::abs(numeric)) {
-        return ::testing::AssertionFailure() << fmt::format(
-                   "input {} element {}: autograd {:.10g} vs central difference {:.10g}", i, j,
-                   exact, numeric);
+        return ::testing::AssertionFailure()
+               << fmt::format("input {} element {}: autograd {:.10g} vs central difference {:.10g}",
+                              i, j, exact, numeric);
       }
     }
   }

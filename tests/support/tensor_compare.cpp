@@ -30,8 +30,8 @@ std::string index_of(int64_t flat, at::IntArrayRef sizes) {
     return ::testing::AssertionFailure() << "undefined tensor in comparison";
   }
   if (actual.sizes() != expected.sizes()) {
-    return ::testing::AssertionFailure()
-           << "shape mismatch: actual " << shape_of(actual) << " vs expected " << shape_of(expected);
+    return ::testing::AssertionFailure() << "shape mismatch: actual " << shape_of(actual)
+                                         << " vs expected " << shape_of(expected);
   }
   if (actual.numel() == 0) return ::testing::AssertionSuccess();
   const auto a = actual.detach().to(at::kCPU, at::kDouble).contiguous();

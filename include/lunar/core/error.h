@@ -31,8 +31,8 @@ class DataError : public Error {
   const std::string& field() const { return field_; }
 
  private:
-  static std::string format_message(const std::string& path, int64_t line,
-                                    const std::string& field, const std::string& what) {
+  static std::string format_message(const std::string& path, int64_t line, const std::string& field,
+                                    const std::string& what) {
     std::string location = line > 0 ? fmt::format("{}:{}", path, line) : path;
     return field.empty() ? fmt::format("{}: {}", location, what)
                          : fmt::format("{}: {}: {}", location, field, what);

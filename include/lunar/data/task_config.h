@@ -8,23 +8,23 @@
 namespace lunar::data {
 
 struct TaskConfig {
-  std::string name = "listops";  // listops | text | matching | cifar10 | fmnist | pathfinder
-  std::string path = "";         // folder holding the task's files (see docs/data.md)
-  int64_t max_length = 0;        // tokens per text without CLS; 0 takes the task's default
+  std::string name = "listops";      // listops | text | matching | cifar10 | fmnist | pathfinder
+  std::string path = "";             // folder holding the task's files (see docs/data.md)
+  int64_t max_length = 0;            // tokens per text without CLS; 0 takes the task's default
   double validation_fraction = 0.1;  // text only: held-out slice of train (LRA validates on test)
   std::string pathfinder_difficulty = "curv_contour_length_14";
-  std::string cache_dir = "";    // "" = <path>/.lunar-cache; "off" disables the cache
-  int64_t limit = 0;             // > 0: keep at most this many examples per split (quick runs)
+  std::string cache_dir = "";  // "" = <path>/.lunar-cache; "off" disables the cache
+  int64_t limit = 0;           // > 0: keep at most this many examples per split (quick runs)
 };
 
 // Static facts about a task, independent of any file.
 struct TaskInfo {
   std::string name;
-  int64_t vocab_size;   // token ids are in [0, vocab_size); 0 is padding. 256 for pixel tasks
+  int64_t vocab_size;  // token ids are in [0, vocab_size); 0 is padding. 256 for pixel tasks
   int64_t num_classes;
-  int64_t max_length;   // default truncation length (without CLS)
-  bool pair;            // two texts per example (matching)
-  bool pixels;          // tokens are raw pixel intensities 0..255, fixed length, no padding
+  int64_t max_length;  // default truncation length (without CLS)
+  bool pair;           // two texts per example (matching)
+  bool pixels;         // tokens are raw pixel intensities 0..255, fixed length, no padding
 };
 
 // One example: token ids (bytes + 1, ListOps symbol ids, or pixel values), and the label.
@@ -37,6 +37,7 @@ struct Example {
 struct TaskData {
   TaskInfo info;
   std::vector<Example> train, validation, test;
+  bool from_cache = false;  // true when the examples came from the binary cache
 };
 
 }  // namespace lunar::data

@@ -21,10 +21,10 @@ struct LunaConfig {
 };
 
 struct ConvLunaConfig {
-  std::string variant = "simplified";  // simplified (paper: no W_v, shared W_q/W_k/W_o) | full
-  std::string filter = "conv";         // conv | maxpool
-  int64_t kernel = 4;                  // k >= 1; k = 1 is the identity
-  int64_t stride = 1;                  // s >= 1
+  std::string variant = "simplified";       // simplified (paper: no W_v, shared W_q/W_k/W_o) | full
+  std::string filter = "conv";              // conv | maxpool
+  int64_t kernel = 4;                       // k >= 1; k = 1 is the identity
+  int64_t stride = 1;                       // s >= 1
   std::string pack_temperature = "learn";   // learn (tau from 0) | unit | sqrt
   std::string unpack_temperature = "unit";  // unit (authors' code) | sqrt (paper text) | learn
 };
@@ -32,7 +32,9 @@ struct ConvLunaConfig {
 struct ModelConfig {
   std::string architecture = "convluna";  // a registry name: transformer, luna, preluna, convluna
   int64_t dim = 128;                      // d
-  int64_t num_heads = 4;                  // h; must divide d
+  int64_t num_heads = 4;                  // h; must divide attention_dim
+  int64_t attention_dim = 0;              // width of the Q/K/V projections; 0 = dim. The
+                                          // simplified ConvLuna (no W_v) needs it equal to dim
   int64_t ffn_dim = 512;                  // f
   int64_t num_blocks = 2;
   double dropout = 0.1;
@@ -40,8 +42,8 @@ struct ModelConfig {
   std::string norm = "";  // post | pre; "" takes the architecture's default (pre only for preluna)
   std::string masks = "auto";  // on | off | auto (on for transformer, off for the Luna family)
   std::string representation = "cls";  // cls | mean (over the sequence) | memory (mean of the
-                                        // final memory; Luna family only)
-  std::string pair_features = "uv";     // matching head input: uv = [u, v] | full = [u, v, u·v, u−v]
+                                       // final memory; Luna family only)
+  std::string pair_features = "uv";  // matching head input: uv = [u, v] | full = [u, v, u·v, u−v]
   int64_t num_classes = 2;
   bool pair = false;  // two-tower matching
   InputConfig input;

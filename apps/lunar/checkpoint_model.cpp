@@ -1,0 +1,23 @@
+// Rebuilding a model from a checkpoint.
+#include "checkpoint_model.h"
+
+#include "lunar/core/seed.h"
+#include "lunar/models/registry.h"
+#include "lunar/train/checkpoint.h"
+
+namespace lunar::cli {
+
+CheckpointModel load_checkpoint_model(const std::filesystem::path& checkpoint,
+                                      const std::vector<std::string>& overrides) {
+  const auto header = train::read_checkpoint_header(checkpoint);
+  CheckpointModel out;
+  out.config = train::parse_config(header.config_toml, checkpoint.string());
+  train::apply_overrides(out.config, overrides);
+  seed_everything(out.config.train.seed);
+  out.model = models::build_model(out.config.model);
+  train::load_checkpoint(checkpoint, *out.model, nullptr, false);
+  out.model->eval();
+  return out;
+}
+
+}  // namespace lunar::cli

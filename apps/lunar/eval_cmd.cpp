@@ -1,0 +1,55 @@
+// `lunar eval`: accuracy and loss of a checkpoint on a split.
+#include <fmt/format.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "checkpoint_model.h"
+#include "commands.h"
+#include "lunar/core/error.h"
+#include "lunar/core/runtime.h"
+#include "lunar/data/task.h"
+#include "lunar/train/evaluate.h"
+
+namespace lunar::cli {
+
+namespace {
+struct EvalOptions {
+  std::string checkpoint;
+  std::string split = "test";
+  std::vector<std::string> overrides;
+  std::string device = "cpu";
+  int64_t batch_size = 64;
+};
+
+void run_eval(const EvalOptions& options) {
+  auto loaded = load_checkpoint_model(options.checkpoint, options.overrides);
+  configure_threads(static_cast<int>(loaded.config.runtime.threads));
+  const auto device = parse_device(options.device);
+  loaded.model->to(device);
+  const auto task = data::load_task(loaded.config.task);
+  const std::vector<data::Example>* examples = nullptr;
+  if (options.split == "test") examples = &task.test;
+  if (options.split == "val") examples = &task.validation;
+  if (options.split == "train") examples = &task.train;
+  check(examples != nullptr, "[eval] expected --split train, val or test, got '{}'", options.split);
+  const auto result = train::evaluate(loaded.model, *examples, options.batch_size, device,
+                                      loaded.config.runtime.precision == "bf16");
+  fmt::print("{} {} examples: accuracy {:.4f}  loss {:.4f}  majority class {:.4f}\n", options.split,
+             result.count, result.accuracy, result.loss, train::majority_rate(*examples));
+}
+}  // namespace
+
+void register_eval(CLI::App& app) {
+  auto options = std::make_shared<EvalOptions>();
+  auto* cmd = app.add_subcommand("eval", "Evaluate a checkpoint on a split");
+  cmd->add_option("--checkpoint", options->checkpoint, "checkpoint (.pt)")->required();
+  cmd->add_option("--split", options->split, "train | val | test")->capture_default_str();
+  cmd->add_option("--set", options->overrides, "override a key, e.g. task.path=...");
+  cmd->add_option("--device", options->device, "cpu | cuda | auto")->capture_default_str();
+  cmd->add_option("--batch-size", options->batch_size, "examples per batch")->capture_default_str();
+  cmd->callback([options] { run_eval(*options); });
+}
+
+}  // namespace lunar::cli

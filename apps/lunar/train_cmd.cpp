@@ -1,0 +1,77 @@
+// `lunar train`: one training run from a configuration file.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "lunar/core/error.h"
+#include "lunar/train/config.h"
+#include "lunar/train/run.h"
+
+namespace lunar::cli {
+
+namespace {
+struct TrainOptions {
+  std::string config;
+  std::vector<std::string> overrides;
+  std::string run_dir;
+  bool resume = false;
+  bool list_keys = false;
+};
+
+void list_keys() {
+  for (const auto& key : train::describe_keys()) {
+    fmt::print("{:<36} {:<10} default {:<14} {}\n", key.key, key.type, key.default_value,
+               key.description);
+  }
+}
+
+void run_train(const TrainOptions& options) {
+  if (options.list_keys) return list_keys();
+  train::RunConfig config;
+  if (!options.config.empty()) config = train::load_config(options.config);
+  if (!options.run_dir.empty()) config.run_dir = options.run_dir;
+  if (options.resume) {
+    // A resumed run continues with its own saved configuration (overrides still apply).
+    const auto saved = std::filesystem::path(config.run_dir) / "config.toml";
+    check(std::filesystem::exists(saved), "[train] --resume: expected a run in '{}', found no {}",
+          config.run_dir, saved.string());
+    config = train::load_config(saved);
+  } else {
+    check(!options.config.empty(), "[train] expected --config FILE (or --resume --run-dir DIR)");
+  }
+  train::apply_overrides(config, options.overrides);
+  fmt::print("lunar train: {} on {} -> {}\n", config.model.architecture, config.task.name,
+             config.run_dir);
+  const auto summary = train::run_training(config, {options.resume, isatty(STDERR_FILENO) == 1});
+  if (summary.interrupted) {
+    fmt::print("interrupted at step {}; resume with: lunar train --resume --run-dir {}\n",
+               summary.steps, summary.run_dir);
+    return;
+  }
+  fmt::print("steps {}  parameters {}  time {:.1f} s\n", summary.steps, summary.parameters,
+             summary.seconds);
+  fmt::print("best validation accuracy {:.4f} at step {}\n", summary.best_validation_accuracy,
+             summary.best_step);
+  fmt::print("test accuracy {:.4f} (best checkpoint)  {:.4f} (last)  majority class {:.4f}\n",
+             summary.test_accuracy_best, summary.test_accuracy_last, summary.majority_rate);
+  fmt::print("run directory: {}\n", summary.run_dir);
+}
+}  // namespace
+
+void register_train(CLI::App& app) {
+  auto options = std::make_shared<TrainOptions>();
+  auto* cmd = app.add_subcommand("train", "Train a model from a TOML configuration");
+  cmd->add_option("-c,--config", options->config, "configuration file (configs/...)");
+  cmd->add_option("--set", options->overrides, "override a key: --set train.steps=100")->take_all();
+  cmd->add_option("--run-dir", options->run_dir, "run directory (overrides run_dir)");
+  cmd->add_flag("--resume", options->resume, "continue the run in its run directory");
+  cmd->add_flag("--list-keys", options->list_keys, "list every configuration key and exit");
+  cmd->callback([options] { run_train(*options); });
+}
+
+}  // namespace lunar::cli

@@ -1,0 +1,55 @@
+// Output heads (design.md §1): a classifier on one representation, and the two-tower matching
+// head on a pair of representations.
+#pragma once
+
+#include <torch/nn/cloneable.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
+
+#include <string>
+
+#include "lunar/models/encoder.h"
+
+namespace lunar::models {
+
+// LN, then the representation: cls = position 0; mean = mean over the (real) sequence
+// positions; memory = mean over the final memory rows.
+class PoolerImpl : public torch::nn::Cloneable<PoolerImpl> {
+ public:
+  PoolerImpl(int64_t dim, std::string representation);
+  void reset() override;
+  at::Tensor forward(const EncoderOutput& encoded, const at::Tensor& mask);  // -> [B, D]
+
+  int64_t dim;
+  std::string representation;
+  torch::nn::LayerNorm norm{nullptr};
+};
+TORCH_MODULE(Pooler);
+
+// Pooler → Linear(d, f) → GELU → Linear(f, classes).
+class ClassifierHeadImpl : public torch::nn::Cloneable<ClassifierHeadImpl> {
+ public:
+  ClassifierHeadImpl(int64_t dim, int64_t hidden, int64_t num_classes);
+  void reset() override;
+  at::Tensor forward(const at::Tensor& pooled);  // [B, D] -> [B, C]
+
+  int64_t dim, hidden, num_classes;
+  torch::nn::Linear hidden_layer{nullptr}, output{nullptr};
+};
+TORCH_MODULE(ClassifierHead);
+
+// [u, v] (or [u, v, u·v, u−v]) → Linear(2d|4d, f) → GELU → Linear(f, f/2) → GELU → Linear(f/2, C).
+class MatchingHeadImpl : public torch::nn::Cloneable<MatchingHeadImpl> {
+ public:
+  MatchingHeadImpl(int64_t dim, int64_t hidden, int64_t num_classes, std::string features);
+  void reset() override;
+  at::Tensor forward(const at::Tensor& u, const at::Tensor& v);  // [B, D] x2 -> [B, C]
+
+  int64_t dim, hidden, num_classes;
+  std::string features;
+  torch::nn::Linear first{nullptr}, second{nullptr}, output{nullptr};
+};
+TORCH_MODULE(MatchingHead);
+
+}  // namespace lunar::models

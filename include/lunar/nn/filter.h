@@ -1,0 +1,47 @@
+// ConvLuna's filter on the packing keys and values (Yorsh et al. 2024, §3): a depthwise
+// convolution per head or a max-pool, along the sequence axis.
+#pragma once
+
+#include <torch/nn/cloneable.h>
+#include <torch/nn/pimpl.h>
+
+#include <string>
+
+namespace lunar::nn {
+
+struct SequenceFilterOptions {
+  SequenceFilterOptions(std::string kind, int64_t num_heads, int64_t kernel, int64_t stride)
+      : kind_(std::move(kind)), num_heads_(num_heads), kernel_(kernel), stride_(stride) {}
+  // conv: one k-tap filter per head shared by the head's features, no bias, init U(±1/√k),
+  //       'same' zero padding (⌊(k−1)/2⌋ left, the rest right), output length ⌈L/s⌉.
+  // maxpool: window k, stride s, no padding, output length ⌊(L−k)/s⌋+1.
+  // identity: no filtering. k = 1 with s = 1 is the identity for both kinds (no parameters).
+  TORCH_ARG(std::string, kind);
+  TORCH_ARG(int64_t, num_heads);
+  TORCH_ARG(int64_t, kernel);
+  TORCH_ARG(int64_t, stride);
+};
+
+struct FilterResult {
+  at::Tensor values;  // [B, H, L', Dh]
+  at::Tensor mask;    // [B, L'] bool (true = real), undefined when the input mask was
+};
+
+class SequenceFilterImpl : public torch::nn::Cloneable<SequenceFilterImpl> {
+ public:
+  explicit SequenceFilterImpl(SequenceFilterOptions options);
+  void reset() override;
+
+  // x [B, H, L, Dh]; mask [B, L] bool or undefined. Padded positions are zeroed first.
+  // Output positions are real when: conv, the input position t·s is real; maxpool, the whole
+  // window is real (so appending padding never changes a real output).
+  FilterResult forward(const at::Tensor& x, const at::Tensor& mask) const;
+  int64_t output_length(int64_t length) const;
+  bool is_identity() const;
+
+  SequenceFilterOptions options;
+  at::Tensor weight;  // [H, k] (conv only)
+};
+TORCH_MODULE(SequenceFilter);
+
+}  // namespace lunar::nn

@@ -1,0 +1,31 @@
+// The softmax divisor of ConvLuna's attentions (Yorsh et al. 2024): logits Q Kᵀ / exp(τ).
+#pragma once
+
+#include <torch/nn/cloneable.h>
+#include <torch/nn/pimpl.h>
+
+#include <string>
+
+namespace lunar::nn {
+
+struct TemperatureOptions {
+  TemperatureOptions(std::string mode, int64_t head_dim)
+      : mode_(std::move(mode)), head_dim_(head_dim) {}
+  // learn: τ is a learnable scalar initialised at 0 (divisor 1 at start);
+  // unit: divisor 1, frozen; sqrt: divisor √d_h (τ = ½·ln d_h, frozen).
+  TORCH_ARG(std::string, mode);
+  TORCH_ARG(int64_t, head_dim);
+};
+
+class TemperatureImpl : public torch::nn::Cloneable<TemperatureImpl> {
+ public:
+  explicit TemperatureImpl(TemperatureOptions options);
+  void reset() override;
+  at::Tensor divisor() const;  // 0-dim: exp(τ)
+
+  TemperatureOptions options;
+  at::Tensor log_temperature;  // τ: a parameter for `learn`, a buffer otherwise
+};
+TORCH_MODULE(Temperature);
+
+}  // namespace lunar::nn

@@ -1,0 +1,28 @@
+// Evaluation on a whole split, and the bridge from data batches to model inputs.
+#pragma once
+
+#include <vector>
+
+#include "lunar/data/batch_loader.h"
+#include "lunar/models/model.h"
+
+namespace lunar::train {
+
+struct EvalResult {
+  double loss = 0;      // mean cross-entropy
+  double accuracy = 0;  // fraction correct
+  int64_t count = 0;    // examples
+};
+
+// Moves a batch to `device` as the model's input.
+models::ModelInput to_model_input(const data::Batch& batch, const at::Device& device);
+
+// Runs `model` in eval mode without gradients over every example of `examples` (restores the
+// previous training mode afterwards). `bf16` enables autocast.
+EvalResult evaluate(models::LunarModel& model, const std::vector<data::Example>& examples,
+                    int64_t batch_size, const at::Device& device, bool bf16);
+
+// Fraction of the most frequent label: the accuracy of always guessing it.
+double majority_rate(const std::vector<data::Example>& examples);
+
+}  // namespace lunar::train

@@ -1,0 +1,45 @@
+// One training run from a configuration: loads the task, builds the model, trains with the
+// standard callbacks, evaluates the test split at the best validation checkpoint and at the
+// last one, and writes the run directory:
+//   config.toml  metrics.jsonl  tensorboard/  checkpoints/{best,last}.pt  heatmaps/  summary.json
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "lunar/data/task_config.h"
+#include "lunar/train/config.h"
+
+namespace lunar::train {
+
+struct RunOptions {
+  bool resume = false;    // continue from <run_dir>/checkpoints/last.pt
+  bool terminal = false;  // progress as an updating line (stderr is a terminal)
+};
+
+struct RunSummary {
+  std::string run_dir;
+  int64_t steps = 0;  // steps completed
+  int64_t best_step = 0;
+  double best_validation_accuracy = 0;
+  double test_accuracy_best = 0;  // test accuracy at the best validation checkpoint
+  double test_accuracy_last = 0;  // test accuracy at the last step
+  double test_loss_best = 0;
+  double majority_rate = 0;  // test accuracy of always answering the most frequent class
+  int64_t parameters = 0;
+  double seconds = 0;  // wall time of this invocation
+  bool stopped_early = false;
+  bool interrupted = false;
+};
+
+// Copies the task's facts into the model configuration (vocabulary, classes, pair, pixel
+// embedding, maximum length).
+void apply_task_facts(RunConfig& config, const data::TaskInfo& info);
+
+RunSummary run_training(RunConfig config, const RunOptions& options);
+
+// Paths inside a run directory.
+std::filesystem::path last_checkpoint(const std::filesystem::path& run_dir);
+std::filesystem::path best_checkpoint(const std::filesystem::path& run_dir);
+
+}  // namespace lunar::train

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The main job on a fresh Debian 12 machine: installs dependencies, builds, generates a small
+# ListOps set, trains ConvLuna on it on the CPU and prints its test accuracy beside the
+# majority-class rate. About 10-15 minutes on 2 cores. Extra arguments go to `lunar train`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LUNAR_TEST_EXTRAS=0 bash scripts/install-deps.sh
+bash scripts/build.sh
+lunar=./"${LUNAR_BUILD_DIR:-build}"/apps/lunar/lunar
+data=data/listops-small
+if [[ ! -f "$data/basic_test.tsv" ]]; then
+  "$lunar" data listops --out "$data" --seed 0 --train 4000 --val 500 --test 500 \
+    --min-len 50 --max-len 300
+fi
+run_dir="runs/demo-$(date +%Y%m%d-%H%M%S)"
+"$lunar" train --config configs/cpu/listops_convluna.toml --run-dir "$run_dir" "$@"

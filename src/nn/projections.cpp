@@ -1,0 +1,54 @@
+// Optional Q/K/V/O projections around attention.
+#include "lunar/nn/projections.h"
+
+#include "lunar/core/error.h"
+#include "lunar/nn/attention.h"
+
+namespace lunar::nn {
+
+AttentionProjectionsImpl::AttentionProjectionsImpl(AttentionProjectionsOptions options_)
+    : options(std::move(options_)) {
+  reset();
+}
+
+void AttentionProjectionsImpl::reset() {
+  const int64_t width = options.attention_dim() > 0 ? options.attention_dim() : options.dim();
+  check(options.num_heads() >= 1 && width % options.num_heads() == 0,
+        "[model] expected num_heads dividing the attention width {}, got num_heads = {}", width,
+        options.num_heads());
+  const bool all_projected =
+      options.query() && options.key() && options.value() && options.output();
+  check(all_projected || width == options.dim(),
+        "[model] expected attention_dim equal to dim ({}) when an attention input or output is "
+        "not projected (simplified ConvLuna, official Luna's pack), got {}",
+        options.dim(), width);
+  if (options.query())
+    query_proj = register_module("query", torch::nn::Linear(options.dim(), width));
+  if (options.key()) key_proj = register_module("key", torch::nn::Linear(options.dim(), width));
+  if (options.value())
+    value_proj = register_module("value", torch::nn::Linear(options.dim(), width));
+  if (options.output()) {
+    const int64_t value_width = options.value() ? width : options.dim();
+    output_proj = register_module("output", torch::nn::Linear(value_width, options.dim()));
+  }
+}
+
+at::Tensor AttentionProjectionsImpl::project(torch::nn::Linear& layer, const at::Tensor& x) {
+  return split_heads(layer ? layer->forward(x) : x, options.num_heads());
+}
+
+at::Tensor AttentionProjectionsImpl::query(const at::Tensor& x) { return project(query_proj, x); }
+at::Tensor AttentionProjectionsImpl::key(const at::Tensor& x) { return project(key_proj, x); }
+at::Tensor AttentionProjectionsImpl::value(const at::Tensor& x) { return project(value_proj, x); }
+
+at::Tensor AttentionProjectionsImpl::output(const at::Tensor& heads) {
+  auto merged = merge_heads(heads);
+  return output_proj ? output_proj->forward(merged) : merged;
+}
+
+int64_t AttentionProjectionsImpl::head_dim() const {
+  const int64_t width = options.attention_dim() > 0 ? options.attention_dim() : options.dim();
+  return width / options.num_heads();
+}
+
+}  // namespace lunar::nn

@@ -1,0 +1,29 @@
+// Learnable or frozen softmax temperature.
+#include "lunar/nn/temperature.h"
+
+#include <cmath>
+
+#include "lunar/core/error.h"
+
+namespace lunar::nn {
+
+TemperatureImpl::TemperatureImpl(TemperatureOptions options_) : options(std::move(options_)) {
+  reset();
+}
+
+void TemperatureImpl::reset() {
+  const auto& mode = options.mode();
+  check(mode == "learn" || mode == "unit" || mode == "sqrt",
+        "[model] expected temperature learn, unit or sqrt, got '{}'", mode);
+  const double tau = mode == "sqrt" ? 0.5 * std::log(static_cast<double>(options.head_dim())) : 0.0;
+  auto initial = at::full({}, tau, at::kFloat);
+  if (mode == "learn") {
+    log_temperature = register_parameter("log_temperature", initial);
+  } else {
+    log_temperature = register_buffer("log_temperature", initial);
+  }
+}
+
+at::Tensor TemperatureImpl::divisor() const { return log_temperature.exp(); }
+
+}  // namespace lunar::nn

@@ -1,0 +1,113 @@
+// Memory-collapse diagnostics during training.
+#include <fmt/format.h>
+
+#include "lunar/diag/heatmap.h"
+#include "lunar/diag/memory_metrics.h"
+#include "lunar/train/callbacks.h"
+#include "lunar/train/evaluate.h"
+
+namespace lunar::train {
+
+namespace {
+void add_memory(std::map<std::string, double>& out, const std::string& prefix,
+                const diag::MemoryMetrics& m) {
+  out[prefix + ".mean_cosine"] = m.mean_cosine;
+  out[prefix + ".distinct_fraction"] = m.distinct_fraction;
+  out[prefix + ".effective_rank"] = m.effective_rank;
+  out[prefix + ".collapse_residual"] = m.collapse_residual;
+}
+
+std::vector<int64_t> all_indices(size_t n) {
+  std::vector<int64_t> indices(n);
+  for (size_t i = 0; i < n; ++i) indices[i] = static_cast<int64_t>(i);
+  return indices;
+}
+}  // namespace
+
+std::map<std::string, double> memory_diagnostics(models::LunarModel& model,
+                                                 const data::Batch& batch,
+                                                 const at::Device& device) {
+  std::map<std::string, double> out;
+  const auto initial = model->initial_memory();
+  if (!initial.defined()) return out;
+  add_memory(out, "initial", diag::memory_metrics(initial));
+  if (initial.grad().defined()) add_memory(out, "grad", diag::memory_metrics(initial.grad()));
+  const bool was_training = model->is_training();
+  model->eval();
+  {
+    at::NoGradGuard no_grad;
+    const auto output = model->forward(to_model_input(batch, device));
+    const auto query_mask = output.encoded.blocks.empty() ? at::Tensor() : batch.mask.to(device);
+    for (size_t i = 0; i < output.encoded.blocks.size(); ++i) {
+      const auto& block = output.encoded.blocks[i];
+      const auto prefix = fmt::format("block{}", i);
+      const auto m = diag::batch_memory_metrics(block.memory);
+      out[prefix + ".mean_cosine"] = m.mean_cosine;
+      out[prefix + ".distinct_fraction"] = m.distinct_fraction;
+      out[prefix + ".effective_rank"] = m.effective_rank;
+      out[prefix + ".collapse_residual"] = m.collapse_residual;
+      out[prefix + ".pack_entropy"] =
+          diag::attention_entropy(block.pack_weights, block.pack_mask).mean;
+      // Unpack queries are the CLS token plus the input positions.
+      const auto cls = at::ones({batch.mask.size(0), 1}, batch.mask.options()).to(device);
+      const auto usage = diag::slot_usage(block.unpack_weights, at::cat({cls, query_mask}, 1));
+      out[prefix + ".slot_entropy"] = usage.normalized_entropy;
+      out[prefix + ".slot_effective"] = usage.effective_slots;
+    }
+  }
+  if (was_training) model->train();
+  return out;
+}
+
+DiagnosticsCallback::DiagnosticsCallback(std::shared_ptr<RunLog> log,
+                                         std::vector<data::Example> probe, at::Device device,
+                                         int64_t every, std::vector<int64_t> heatmap_steps,
+                                         std::filesystem::path heatmap_dir)
+    : log_(std::move(log)),
+      probe_(std::move(probe)),
+      device_(device),
+      every_(every),
+      heatmap_steps_(heatmap_steps.begin(), heatmap_steps.end()),
+      heatmap_dir_(std::move(heatmap_dir)) {}
+
+void DiagnosticsCallback::on_start(const TrainingState& state, models::LunarModel& model) {
+  if (state.step != 0) return;
+  measure(0, model);  // the starting point of every collapse curve
+  if (heatmap_steps_.count(0)) write_heatmaps(0, model);
+}
+
+void DiagnosticsCallback::measure(int64_t step, models::LunarModel& model) {
+  if (probe_.empty() || !model->initial_memory().defined()) return;
+  const auto batch = data::collate(probe_, all_indices(probe_.size()));
+  const auto values = memory_diagnostics(model, batch, device_);
+  if (!values.empty()) log_->record(step, "diag", values);
+}
+
+void DiagnosticsCallback::write_heatmaps(int64_t step, models::LunarModel& model) {
+  const auto memory = model->initial_memory();
+  if (!memory.defined()) return;
+  const auto values = memory.detach();
+  if (memory_limit_ <= 0) memory_limit_ = diag::heatmap_limit(values);
+  diag::HeatmapOptions options;
+  options.limit = memory_limit_;
+  options.title = fmt::format("P step {}", step);
+  diag::write_heatmap(heatmap_dir_ / fmt::format("memory_step{:06}.png", step), values, options);
+  if (memory.grad().defined()) {
+    diag::HeatmapOptions grad_options;
+    grad_options.title = fmt::format("grad P step {}", step);
+    diag::write_heatmap(heatmap_dir_ / fmt::format("memory_grad_step{:06}.png", step),
+                        memory.grad().detach(), grad_options);
+  }
+}
+
+void DiagnosticsCallback::on_step(const StepRecord& record, models::LunarModel& model,
+                                  const models::ModelOutput&) {
+  if (every_ > 0 && record.step % every_ == 0) measure(record.step, model);
+  if (heatmap_steps_.count(record.step)) write_heatmaps(record.step, model);
+}
+
+void DiagnosticsCallback::on_eval(const EvalRecord& record, models::LunarModel& model) {
+  if (every_ == 0) measure(record.step, model);
+}
+
+}  // namespace lunar::train

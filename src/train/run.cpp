@@ -1,0 +1,134 @@
+// A whole training run and its directory.
+#include "lunar/train/run.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <memory>
+
+#include "lunar/core/atomic_file.h"
+#include "lunar/core/error.h"
+#include "lunar/core/runtime.h"
+#include "lunar/core/seed.h"
+#include "lunar/data/task.h"
+#include "lunar/models/registry.h"
+#include "lunar/train/callbacks.h"
+#include "lunar/train/evaluate.h"
+#include "lunar/train/metrics_log.h"
+#include "lunar/train/signals.h"
+#include "lunar/train/trainer.h"
+
+namespace lunar::train {
+
+namespace fs = std::filesystem;
+
+fs::path last_checkpoint(const fs::path& run_dir) { return run_dir / "checkpoints" / "last.pt"; }
+fs::path best_checkpoint(const fs::path& run_dir) { return run_dir / "checkpoints" / "best.pt"; }
+
+void apply_task_facts(RunConfig& config, const data::TaskInfo& info) {
+  auto& model = config.model;
+  model.num_classes = info.num_classes;
+  model.pair = info.pair;
+  model.input.embedding = info.pixels ? "pixel" : "token";
+  model.input.vocab_size = info.vocab_size;
+  model.input.max_length = info.max_length;
+}
+
+namespace {
+void write_summary(const fs::path& path, const RunSummary& s) {
+  nlohmann::json j = {{"run_dir", s.run_dir},
+                      {"steps", s.steps},
+                      {"best_step", s.best_step},
+                      {"best_validation_accuracy", s.best_validation_accuracy},
+                      {"test_accuracy_best", s.test_accuracy_best},
+                      {"test_accuracy_last", s.test_accuracy_last},
+                      {"test_loss_best", s.test_loss_best},
+                      {"majority_rate", s.majority_rate},
+                      {"parameters", s.parameters},
+                      {"seconds", s.seconds},
+                      {"stopped_early", s.stopped_early},
+                      {"interrupted", s.interrupted}};
+  write_atomically(path, j.dump(2) + "\n");
+}
+
+std::vector<data::Example> probe_examples(const std::vector<data::Example>& validation,
+                                          int64_t count) {
+  const auto n = std::min<size_t>(validation.size(), static_cast<size_t>(count));
+  return {validation.begin(), validation.begin() + static_cast<std::ptrdiff_t>(n)};
+}
+}  // namespace
+
+RunSummary run_training(RunConfig config, const RunOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  const fs::path run_dir = config.run_dir;
+  const auto last = last_checkpoint(run_dir);
+  if (options.resume) {
+    check(fs::exists(last), "[train] --resume: no checkpoint at '{}'", last.string());
+  } else {
+    check(!fs::exists(last),
+          "[train] '{}' already holds a run (checkpoints/last.pt): continue it "
+          "with --resume or choose another run_dir",
+          run_dir.string());
+  }
+  configure_threads(static_cast<int>(config.runtime.threads));
+  const auto warning = blas_warning(detect_blas());
+  if (!warning.empty()) fmt::print(stderr, "warning: {}\n", warning);
+  const auto device = parse_device(config.runtime.device);
+
+  const auto task = data::load_task(config.task);
+  apply_task_facts(config, task.info);
+  fs::create_directories(run_dir);
+  const auto config_toml = to_toml(config);
+  write_atomically(run_dir / "config.toml", config_toml);
+
+  seed_everything(config.train.seed);
+  auto model = models::build_model(config.model);
+  model->to(device);
+  CheckpointPaths paths{last, best_checkpoint(run_dir)};
+  Trainer trainer(config, model, task, device, paths, config_toml);
+  if (options.resume) {
+    trainer.resume_from(last);
+    truncate_metrics_log(run_dir / kMetricsFileName, trainer.state().step);
+  }
+  auto log = std::make_shared<RunLog>(run_dir);
+  trainer.add_callback(
+      std::make_shared<ProgressCallback>(config.train.log_every, options.terminal));
+  trainer.add_callback(std::make_shared<LogCallback>(log, config.train.log_every));
+  trainer.add_callback(std::make_shared<DiagnosticsCallback>(
+      log, probe_examples(task.validation, 32), device, config.diag.every,
+      config.diag.heatmap_steps, run_dir / "heatmaps"));
+  install_stop_handlers();
+  const auto outcome = trainer.run();
+
+  RunSummary summary;
+  summary.run_dir = run_dir.string();
+  summary.steps = outcome.state.step;
+  summary.best_step = outcome.state.best_step;
+  summary.best_validation_accuracy = outcome.state.best_accuracy;
+  summary.parameters = models::count_parameters(*model);
+  summary.stopped_early = outcome.stopped_early;
+  summary.interrupted = outcome.interrupted;
+  summary.majority_rate = majority_rate(task.test);
+  if (!outcome.interrupted && !task.test.empty()) {
+    const int64_t batch =
+        config.train.eval_batch_size > 0 ? config.train.eval_batch_size : config.train.batch_size;
+    const bool bf16 = config.runtime.precision == "bf16";
+    summary.test_accuracy_last = evaluate(model, task.test, batch, device, bf16).accuracy;
+    if (fs::exists(paths.best)) {
+      load_checkpoint(paths.best, *model, nullptr, false);
+      const auto best = evaluate(model, task.test, batch, device, bf16);
+      summary.test_accuracy_best = best.accuracy;
+      summary.test_loss_best = best.loss;
+    }
+    log->record(summary.steps, "test",
+                {{"accuracy_best", summary.test_accuracy_best},
+                 {"accuracy_last", summary.test_accuracy_last}});
+  }
+  summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!outcome.interrupted) write_summary(run_dir / "summary.json", summary);
+  return summary;
+}
+
+}  // namespace lunar::train

@@ -1,0 +1,28 @@
+// Async-signal-safe stop flag.
+#include "lunar/train/signals.h"
+
+#include <csignal>
+
+namespace lunar::train {
+
+namespace {
+volatile std::sig_atomic_t stop_flag = 0;
+
+extern "C" void handle_stop(int signal) {
+  if (stop_flag) {
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
+  }
+  stop_flag = 1;
+}
+}  // namespace
+
+void install_stop_handlers() {
+  std::signal(SIGINT, handle_stop);
+  std::signal(SIGTERM, handle_stop);
+}
+
+bool stop_requested() { return stop_flag != 0; }
+void clear_stop_request() { stop_flag = 0; }
+
+}  // namespace lunar::train

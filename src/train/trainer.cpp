@@ -1,0 +1,182 @@
+// The training loop.
+#include "lunar/train/trainer.h"
+
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "lunar/core/error.h"
+#include "lunar/core/version.h"
+#include "lunar/train/schedule.h"
+#include "lunar/train/signals.h"
+
+namespace lunar::train {
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimConfig& optim,
+                                                        std::vector<at::Tensor> parameters) {
+  if (optim.name == "adamw") {
+    return std::make_unique<torch::optim::AdamW>(std::move(parameters),
+                                                 torch::optim::AdamWOptions(optim.lr)
+                                                     .betas({optim.beta1, optim.beta2})
+                                                     .eps(optim.eps)
+                                                     .weight_decay(optim.weight_decay));
+  }
+  if (optim.name == "adam") {
+    return std::make_unique<torch::optim::Adam>(std::move(parameters),
+                                                torch::optim::AdamOptions(optim.lr)
+                                                    .betas({optim.beta1, optim.beta2})
+                                                    .eps(optim.eps)
+                                                    .weight_decay(optim.weight_decay));
+  }
+  throw Error(fmt::format("[optim] expected adamw or adam, got '{}'", optim.name));
+}
+
+namespace {
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+}
+
+int64_t micro_batch_size(const TrainConfig& train) {
+  return train.micro_batch > 0 ? train.micro_batch : train.batch_size;
+}
+}  // namespace
+
+Trainer::Trainer(const RunConfig& config, models::LunarModel model, const data::TaskData& task,
+                 at::Device device, CheckpointPaths paths, std::string config_toml)
+    : config_(config),
+      model_(std::move(model)),
+      task_(task),
+      device_(device),
+      paths_(std::move(paths)),
+      config_toml_(std::move(config_toml)) {
+  check(!task_.train.empty(), "[train] the training split of task '{}' is empty", task_.info.name);
+  check(!task_.validation.empty(), "[train] the validation split of task '{}' is empty",
+        task_.info.name);
+  optimizer_ = make_optimizer(config_.optim, model_->parameters());
+  const int64_t micro = micro_batch_size(config_.train);
+  check(static_cast<int64_t>(task_.train.size()) >= micro,
+        "[train] expected at least one batch ({} examples) in the training split, got {}", micro,
+        task_.train.size());
+  data::BatchLoaderOptions options;
+  options.batch_size = micro;
+  options.shuffle = true;
+  options.seed = config_.train.seed;
+  options.drop_last = true;
+  options.repeat = true;
+  options.bucket_by_length = config_.train.bucket_by_length;
+  loader_ = std::make_unique<data::BatchLoader>(task_.train, options);
+}
+
+void Trainer::add_callback(std::shared_ptr<TrainerCallback> callback) {
+  callbacks_.push_back(std::move(callback));
+}
+
+void Trainer::resume_from(const std::filesystem::path& checkpoint) {
+  auto contents = load_checkpoint(checkpoint, *model_, optimizer_.get(), true);
+  state_ = contents.state;
+  loader_->restore(state_.loader);
+}
+
+void Trainer::save(const std::filesystem::path& path) {
+  state_.loader = loader_->state();
+  save_checkpoint(path, *model_, optimizer_.get(), state_, config_toml_);
+}
+
+void Trainer::evaluate_and_checkpoint(TrainOutcome& outcome) {
+  const auto& train = config_.train;
+  const int64_t eval_batch = train.eval_batch_size > 0 ? train.eval_batch_size : train.batch_size;
+  EvalRecord record;
+  record.step = state_.step;
+  record.validation =
+      evaluate(model_, task_.validation, eval_batch, device_, config_.runtime.precision == "bf16");
+  record.improved = record.validation.accuracy > state_.best_accuracy;
+  if (record.improved) {
+    state_.best_accuracy = record.validation.accuracy;
+    state_.best_step = state_.step;
+    state_.evals_since_best = 0;
+  } else {
+    ++state_.evals_since_best;
+  }
+  for (auto& callback : callbacks_) callback->on_eval(record, model_);
+  if (record.improved) save(paths_.best);
+  if (train.checkpoint_every == 0) save(paths_.last);
+  if (train.patience > 0 && state_.evals_since_best >= train.patience) outcome.stopped_early = true;
+}
+
+TrainOutcome Trainer::run() {
+  const auto& train = config_.train;
+  const int64_t micro = micro_batch_size(train);
+  const int64_t accumulation = train.batch_size / micro;
+  const bool bf16 = config_.runtime.precision == "bf16";
+  TrainOutcome outcome;
+  model_->to(device_);
+  model_->train();
+  for (auto& callback : callbacks_) callback->on_start(state_, model_);
+  const auto parameters = model_->parameters();
+  while (state_.step < train.steps && !outcome.stopped_early) {
+    if (stop_requested()) {
+      outcome.interrupted = true;
+      break;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const int64_t step = state_.step + 1;
+    StepRecord record;
+    record.step = step;
+    record.total_steps = train.steps;
+    record.learning_rate = learning_rate(config_.schedule, config_.optim.lr, step, train.steps);
+    set_learning_rate(*optimizer_, record.learning_rate);
+    optimizer_->zero_grad();
+    double loss_sum = 0;
+    int64_t correct = 0, examples = 0, tokens = 0;
+    models::ModelOutput output;
+    for (int64_t i = 0; i < accumulation; ++i) {
+      auto batch = loader_->next();
+      check(batch.has_value(), "[train] the training loader ended unexpectedly");
+      const auto labels = batch->labels.to(device_);
+      at::Tensor loss;
+      {
+        compat::AutocastGuard autocast(device_, bf16, at::kBFloat16);
+        output = model_->forward(to_model_input(*batch, device_));
+        loss = at::cross_entropy_loss(output.logits.to(at::kFloat), labels);
+      }
+      (loss / static_cast<double>(accumulation)).backward();
+      loss_sum += loss.item<double>() * labels.size(0);
+      correct += (output.logits.argmax(-1) == labels).sum().item<int64_t>();
+      examples += labels.size(0);
+      tokens += batch->mask.sum().item<int64_t>();
+      if (batch->mask2.defined()) tokens += batch->mask2.sum().item<int64_t>();
+    }
+    record.loss = loss_sum / examples;
+    record.accuracy = static_cast<double>(correct) / examples;
+    check(std::isfinite(record.loss),
+          "[train] the loss became {} at step {}; training stopped. The last good checkpoint is "
+          "'{}' (lower optim.lr, set optim.grad_clip, or use runtime.precision = fp32)",
+          record.loss, step, paths_.last.string());
+    const double max_norm = config_.optim.grad_clip > 0 ? config_.optim.grad_clip
+                                                        : std::numeric_limits<double>::infinity();
+    record.grad_norm = torch::nn::utils::clip_grad_norm_(parameters, max_norm);
+    optimizer_->step();
+    state_.step = step;
+    record.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    record.tokens_per_second = tokens / std::max(record.seconds, 1e-9);
+    for (auto& callback : callbacks_) callback->on_step(record, model_, output);
+    const bool last = step == train.steps;
+    if (step % train.eval_every == 0 || last) {
+      evaluate_and_checkpoint(outcome);
+    } else if (train.checkpoint_every > 0 && step % train.checkpoint_every == 0) {
+      save(paths_.last);
+    }
+  }
+  if (train.checkpoint_every > 0 || outcome.interrupted || outcome.stopped_early) save(paths_.last);
+  outcome.state = state_;
+  outcome.state.loader = loader_->state();
+  for (auto& callback : callbacks_) callback->on_end(outcome);
+  return outcome;
+}
+
+}  // namespace lunar::train
