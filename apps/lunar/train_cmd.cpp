@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ struct TrainOptions {
   std::string config;
   std::vector<std::string> overrides;
   std::string run_dir;
+  std::string device;
+  int64_t threads = -1;
   bool resume = false;
   bool list_keys = false;
 };
@@ -44,7 +47,17 @@ void run_train(const TrainOptions& options) {
   } else {
     check(!options.config.empty(), "[train] expected --config FILE (or --resume --run-dir DIR)");
   }
-  train::apply_overrides(config, options.overrides);
+  std::vector<std::string> overrides = options.overrides;
+  if (!options.device.empty()) overrides.push_back("runtime.device=" + options.device);
+  if (options.threads >= 0) overrides.push_back(fmt::format("runtime.threads={}", options.threads));
+  train::apply_overrides(config, overrides);
+  fmt::print("# effective configuration (saved as {}/config.toml)\n", config.run_dir);
+  std::istringstream lines(train::to_toml(config));
+  for (std::string line; std::getline(lines, line);) {
+    const auto comment = line.find("  # ");
+    if (line.empty() || line[0] == '#') continue;
+    fmt::print("{}\n", comment == std::string::npos ? line : line.substr(0, comment));
+  }
   fmt::print("lunar train: {} on {} -> {}\n", config.model.architecture, config.task.name,
              config.run_dir);
   const auto summary = train::run_training(config, {options.resume, isatty(STDERR_FILENO) == 1});
@@ -69,6 +82,8 @@ void register_train(CLI::App& app) {
   cmd->add_option("-c,--config", options->config, "configuration file (configs/...)");
   cmd->add_option("--set", options->overrides, "override a key: --set train.steps=100")->take_all();
   cmd->add_option("--run-dir", options->run_dir, "run directory (overrides run_dir)");
+  cmd->add_option("--device", options->device, "cpu | cuda | cuda:N | auto (runtime.device)");
+  cmd->add_option("--threads", options->threads, "CPU threads, 0 = all cores (runtime.threads)");
   cmd->add_flag("--resume", options->resume, "continue the run in its run directory");
   cmd->add_flag("--list-keys", options->list_keys, "list every configuration key and exit");
   cmd->callback([options] { run_train(*options); });

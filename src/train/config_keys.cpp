@@ -167,7 +167,7 @@ std::vector<KeyDef> build_table() {
           "Number of encoder blocks"),
       number(
           "model.dropout", [](auto& c) -> auto& { return c.model.dropout; }, fraction(),
-          "Dropout on embeddings, FFN and residual branches"),
+          "Dropout inside the feed-forward network (after GELU and after its output)"),
       number(
           "model.attention_dropout", [](auto& c) -> auto& { return c.model.attention_dropout; },
           fraction(), "Dropout on attention probabilities"),
@@ -203,7 +203,8 @@ std::vector<KeyDef> build_table() {
           non_negative(), "Token embedding rows (pad id 0); unused for pixels"),
       integer(
           "model.input.max_length", [](auto& c) -> auto& { return c.model.input.max_length; },
-          non_negative(), "Longest input without CLS; learned positions = max_length + 1"),
+          non_negative(),
+          "Longest input without CLS (= the learned positions; CLS is prepended after them)"),
 
       // [model.luna]
       integer(

@@ -9,24 +9,16 @@
 #include "lunar/core/error.h"
 #include "lunar/stats/descriptive.h"
 #include "lunar/stats/ranks.h"
+#include "support/expectations.h"
 
 namespace {
+
+using lunar::testing::expect_error;
 
 using lunar::stats::format_mean_std;
 using lunar::stats::rank_with_ties;
 using lunar::stats::summarize;
 using lunar::stats::Summary;
-
-// Runs `body`, expects lunar::Error, and checks that its message contains `expected`.
-template <typename Body>
-void expect_error(Body body, const std::string& expected) {
-  try {
-    body();
-    FAIL() << "expected lunar::Error containing '" << expected << "'";
-  } catch (const lunar::Error& error) {
-    EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
-  }
-}
 
 TEST(Summarize, FiveSeedsMatchNumpy) {
   const std::vector<double> accuracy = {0.812, 0.805, 0.820, 0.799, 0.815};

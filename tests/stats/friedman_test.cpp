@@ -24,8 +24,12 @@
 #include "lunar/core/error.h"
 #include "lunar/stats/friedman.h"
 #include "lunar/stats/posthoc.h"
+#include "support/expectations.h"
 
 namespace {
+
+using lunar::testing::expect_close;
+using lunar::testing::expect_error;
 
 using lunar::stats::Direction;
 using lunar::stats::friedman_posthoc;
@@ -36,21 +40,6 @@ using lunar::stats::p_value_matrix;
 using lunar::stats::PairwiseComparison;
 using lunar::stats::PValueKind;
 using lunar::stats::ResultMatrix;
-
-// Boost.Math and SciPy agree to about 1e-15 relative; 1e-10 leaves room for summation order.
-void expect_close(double actual, double expected, double rtol = 1e-10) {
-  EXPECT_NEAR(actual, expected, 1e-14 + rtol * std::fabs(expected));
-}
-
-template <typename Body>
-void expect_error(Body body, const std::string& expected) {
-  try {
-    body();
-    FAIL() << "expected lunar::Error containing '" << expected << "'";
-  } catch (const lunar::Error& error) {
-    EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
-  }
-}
 
 // Memory sizes 1 / 8 / 256 (columns) over five seeds (rows); ties in seeds 2 and 3.
 // Columns: m1 = [0.812, 0.805, 0.820, 0.799, 0.815], m8 = [0.825, 0.818, 0.820, 0.811, 0.829],

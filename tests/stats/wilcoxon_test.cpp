@@ -12,8 +12,12 @@
 #include "lunar/core/error.h"
 #include "lunar/stats/posthoc.h"
 #include "lunar/stats/wilcoxon.h"
+#include "support/expectations.h"
 
 namespace {
+
+using lunar::testing::expect_close;
+using lunar::testing::expect_error;
 
 using lunar::stats::Alternative;
 using lunar::stats::wilcoxon_exact_counts;
@@ -21,20 +25,6 @@ using lunar::stats::wilcoxon_signed_rank;
 using lunar::stats::WilcoxonMethod;
 using lunar::stats::WilcoxonOptions;
 using lunar::stats::WilcoxonResult;
-
-void expect_close(double actual, double expected, double rtol = 1e-10) {
-  EXPECT_NEAR(actual, expected, 1e-14 + rtol * std::fabs(expected));
-}
-
-template <typename Body>
-void expect_error(Body body, const std::string& expected) {
-  try {
-    body();
-    FAIL() << "expected lunar::Error containing '" << expected << "'";
-  } catch (const lunar::Error& error) {
-    EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
-  }
-}
 
 WilcoxonOptions options(Alternative alternative, WilcoxonMethod method = WilcoxonMethod::kAuto,
                         bool continuity_correction = false) {

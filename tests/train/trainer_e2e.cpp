@@ -214,6 +214,22 @@ TEST(Trainer, DiagnosticsDoNotChangeTraining) {
   EXPECT_TRUE(fs::exists(diag.dir / "metrics.jsonl"));
 }
 
+TEST(Trainer, EarlyStoppingAfterPatienceEvaluationsWithoutImprovement) {
+  const auto task = toy_task();
+  Fixture fx("lunar_trainer_patience");
+  auto config = toy_config("luna", 100);
+  config.optim.lr = 0.0;  // nothing changes, so nothing improves after the first evaluation
+  config.train.eval_every = 5;
+  config.train.patience = 2;
+  auto model = fresh_model(config);
+  train::Trainer trainer(config, model, task, at::kCPU, fx.paths(), "");
+  const auto outcome = trainer.run();
+  EXPECT_TRUE(outcome.stopped_early);
+  EXPECT_EQ(outcome.state.step, 15);  // evaluations at 5 (best), 10 and 15 (no improvement)
+  EXPECT_EQ(outcome.state.best_step, 5);
+  EXPECT_EQ(train::read_checkpoint_header(fx.dir / "last.pt").state.step, 15);
+}
+
 TEST(Trainer, NonFiniteLossStopsWithAClearMessage) {
   auto task = toy_task();
   Fixture fx("lunar_trainer_nan");

@@ -11,7 +11,7 @@ namespace lunar::models {
 struct InputConfig {
   std::string embedding = "token";  // token | pixel (continuous e = x̂·w + b, x̂ = (p/255-0.48)/0.24)
   int64_t vocab_size = 0;           // token embedding size (pad id 0); unused for pixels
-  int64_t max_length = 0;           // longest input without CLS; positions = max_length + 1
+  int64_t max_length = 0;           // longest input without CLS (learned positions); CLS is extra
 };
 
 struct LunaConfig {
