@@ -4,7 +4,7 @@
 # majority-class rate. About 10-15 minutes on 2 cores. Extra arguments go to `lunar train`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-LUNAR_TEST_EXTRAS=0 bash scripts/install-deps.sh
+bash scripts/install-deps.sh
 bash scripts/build.sh
 lunar=./"${LUNAR_BUILD_DIR:-build}"/apps/lunar/lunar
 data=data/listops-small

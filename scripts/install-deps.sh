@@ -9,13 +9,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
   zlib1g-dev libpng-dev libboost-dev
-  python3-torch python3-numpy
+  python3-torch
   dataset-fashion-mnist
 )
-# Optional extras for tests that look at the HTML report and compare statistics with SciPy.
-if [[ "${LUNAR_TEST_EXTRAS:-1}" == 1 ]]; then
-  packages+=(python3-scipy chromium)
-fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,7 +1,9 @@
 // Transformer and Luna-family blocks.
 #include "lunar/models/blocks.h"
 
+#include "lunar/core/error.h"
 #include "lunar/nn/attention.h"
+#include "lunar/nn/linear_attention.h"
 
 namespace lunar::models {
 
@@ -17,10 +19,21 @@ TransformerBlockImpl::TransformerBlockImpl(TransformerBlockOptions options_)
 }
 
 void TransformerBlockImpl::reset() {
+  const auto& kernel = options.kernel();
+  check(kernel == "softmax" || kernel == "ffkernel" || kernel == "simpletron",
+        "[model] expected attention kernel softmax, ffkernel or simpletron, got '{}'", kernel);
   attention = register_module(
       "attention",
       nn::AttentionProjections(nn::AttentionProjectionsOptions(options.dim(), options.num_heads())
-                                   .attention_dim(options.attention_dim())));
+                                   .attention_dim(options.attention_dim())
+                                   .output(options.output_projection())));
+  if (kernel == "ffkernel") {
+    feature_map = register_module(
+        "feature_map",
+        nn::FeatureMap(
+            nn::FeatureMapOptions(options.feature_map(), options.num_heads(), attention->head_dim())
+                .dropout(options.attention_dropout())));
+  }
   feedforward = register_module(
       "feedforward",
       nn::FeedForward(
@@ -33,16 +46,33 @@ TransformerBlockOutput TransformerBlockImpl::forward(const at::Tensor& x, const 
   const auto divisor =
       at::full({}, std::sqrt(static_cast<double>(attention->head_dim())), x.options());
   const auto input = options.pre_norm() ? attention_norm->forward(x) : x;
-  auto result =
-      nn::scaled_attention(attention->query(input), attention->key(input), attention->value(input),
-                           mask, divisor, options.attention_dropout(), is_training());
-  const auto attended = attention->output(result.output);
+  const auto query = attention->query(input), key = attention->key(input),
+             value = attention->value(input);
+  at::Tensor heads, weights;
+  if (options.kernel() == "ffkernel") {
+    heads = nn::normalized_linear_attention(feature_map->forward(query), feature_map->forward(key),
+                                            value, mask);
+  } else if (options.kernel() == "simpletron") {
+    heads = nn::softmax_free_attention(query, key, value, mask, options.length_norm(),
+                                       options.attention_dropout(), is_training());
+  } else {
+    auto result = nn::scaled_attention(query, key, value, mask, divisor,
+                                       options.attention_dropout(), is_training());
+    heads = result.output;
+    weights = result.weights;
+  }
+  const auto attended = attention->output(heads);
   if (options.pre_norm()) {
     const auto x_a = x + attended;
-    return {x_a + feedforward->forward(feedforward_norm->forward(x_a)), result.weights};
+    return {x_a + feedforward->forward(feedforward_norm->forward(x_a)), weights};
   }
   const auto x_a = attention_norm->forward(x + attended);
-  return {feedforward_norm->forward(x_a + feedforward->forward(x_a)), result.weights};
+  return {feedforward_norm->forward(x_a + feedforward->forward(x_a)), weights};
+}
+
+at::Tensor TransformerBlockImpl::regularization() const {
+  if (!feature_map || options.orthogonality() <= 0) return {};
+  return feature_map->orthogonality() * options.orthogonality();
 }
 
 LunaBlockImpl::LunaBlockImpl(LunaBlockOptions options_) : options(std::move(options_)) { reset(); }

@@ -25,6 +25,15 @@ EncoderOutput TransformerEncoderImpl::forward(const at::Tensor& x, const at::Ten
   return out;
 }
 
+at::Tensor TransformerEncoderImpl::regularization() const {
+  at::Tensor total;
+  for (const auto& block : blocks) {
+    const auto penalty = block->regularization();
+    if (penalty.defined()) total = total.defined() ? total + penalty : penalty;
+  }
+  return total;
+}
+
 LunaEncoderImpl::LunaEncoderImpl(LunaEncoderOptions options_) : options(std::move(options_)) {
   check(options.num_blocks() >= 1, "[model] expected num_blocks >= 1, got {}",
         options.num_blocks());

@@ -24,6 +24,11 @@ TransformerBlockOptions transformer_block(const ModelConfig& c) {
       .pre_norm(c.norm == "pre");
 }
 
+std::shared_ptr<EncoderImpl> transformer_encoder(const TransformerBlockOptions& block,
+                                                 const ModelConfig& c) {
+  return std::make_shared<TransformerEncoderImpl>(block, c.num_blocks);
+}
+
 nn::PackUnpackOptions luna_attention(const ModelConfig& c) {
   auto options = nn::PackUnpackOptions(c.dim, c.num_heads)
                      .attention_dim(c.attention_dim)
@@ -73,9 +78,7 @@ const std::vector<Architecture>& architectures() {
   static const std::vector<Architecture> table = {
       {"transformer", "softmax self-attention, O(L²) (LRA baseline; Post-LN, Pre-LN option)",
        "norm, masks", "post", true,
-       [](const ModelConfig& c) -> std::shared_ptr<EncoderImpl> {
-         return std::make_shared<TransformerEncoderImpl>(transformer_block(c), c.num_blocks);
-       }},
+       [](const ModelConfig& c) { return transformer_encoder(transformer_block(c), c); }},
       {"luna", "pack/unpack through a learned memory of M vectors, O(L·M) (Post-LN)",
        "luna.memory_len, luna.sharing (full|none), masks", "post", false,
        [](const ModelConfig& c) { return luna_encoder(c, luna_attention(c)); }},
@@ -88,6 +91,25 @@ const std::vector<Architecture>& architectures() {
        "luna.memory_len, convluna.{variant,filter,kernel,stride,pack_temperature,"
        "unpack_temperature}, masks",
        "post", false, [](const ModelConfig& c) { return luna_encoder(c, convluna_attention(c)); }},
+      {"ffkernel",
+       "normalised linear attention with a trainable positive feature map, O(L·d_h²) (Pre-LN)",
+       "ffkernel.{feature_map,orthogonality}, masks", "pre", false,
+       [](const ModelConfig& c) {
+         return transformer_encoder(transformer_block(c)
+                                        .kernel("ffkernel")
+                                        .feature_map(c.ffkernel.feature_map)
+                                        .orthogonality(c.ffkernel.orthogonality),
+                                    c);
+       }},
+      {"simpletron", "softmax-free attention Q·(KᵀV)/√N, O(L·d_h²) (Pre-LN)",
+       "simpletron.{length_norm,output_projection}, masks", "pre", false,
+       [](const ModelConfig& c) {
+         return transformer_encoder(transformer_block(c)
+                                        .kernel("simpletron")
+                                        .length_norm(c.simpletron.length_norm)
+                                        .output_projection(c.simpletron.output_projection),
+                                    c);
+       }},
   };
   return table;
 }
@@ -135,10 +157,22 @@ void validate(const ModelConfig& c) {
   check(c.input.embedding == "pixel" || c.input.vocab_size >= 2,
         "[model] expected model.input.vocab_size >= 2 for token inputs, got {}",
         c.input.vocab_size);
-  if (c.architecture == "transformer") {
+  if (c.architecture == "ffkernel") {
+    check_one_of("model.ffkernel.feature_map", c.ffkernel.feature_map,
+                 {"softplus", "gated1", "gated2", "gated3"});
+    check(c.ffkernel.orthogonality >= 0,
+          "[model] expected model.ffkernel.orthogonality >= 0, got {}", c.ffkernel.orthogonality);
+  }
+  if (c.architecture == "simpletron") {
+    check_one_of("model.simpletron.length_norm", c.simpletron.length_norm,
+                 {"padded", "valid", "none"});
+  }
+  if (c.architecture == "transformer" || c.architecture == "ffkernel" ||
+      c.architecture == "simpletron") {
     check(c.representation != "memory",
-          "[model] expected model.representation cls or mean for the transformer (it has no "
-          "memory), got 'memory'");
+          "[model] expected model.representation cls or mean for the {} (it has no memory), got "
+          "'memory'",
+          c.architecture);
     return;
   }
   check(c.luna.memory_len >= 1, "[model] expected model.luna.memory_len >= 1, got {}",

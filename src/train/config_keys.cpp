@@ -148,7 +148,7 @@ std::vector<KeyDef> build_table() {
       // [model]
       text(
           "model.architecture", [](auto& c) -> auto& { return c.model.architecture; }, identifier(),
-          "Model registry name: transformer, luna, preluna, convluna, ..."),
+          "Model registry name: transformer, luna, preluna, convluna, ffkernel, simpletron"),
       integer(
           "model.dim", [](auto& c) -> auto& { return c.model.dim; }, positive(), "Model width d"),
       integer(
@@ -239,6 +239,29 @@ std::vector<KeyDef> build_table() {
           [](auto& c) -> auto& { return c.model.convluna.unpack_temperature; },
           one_of({"unit", "sqrt", "learn"}),
           "Unpacking logit divisor: unit (authors' code), sqrt (paper text), learn"),
+
+      // [model.ffkernel]
+      text(
+          "model.ffkernel.feature_map",
+          [](auto& c) -> auto& { return c.model.ffkernel.feature_map; },
+          one_of({"softplus", "gated1", "gated2", "gated3"}),
+          "Feature map phi of ffkernel: Softplus(xW), or 1-3 gated layers (gated3: low-rank "
+          "gates)"),
+      number(
+          "model.ffkernel.orthogonality",
+          [](auto& c) -> auto& { return c.model.ffkernel.orthogonality; }, non_negative_number(),
+          "lambda of the orthogonality penalty on phi's W_o added to the loss; 0 = off"),
+
+      // [model.simpletron]
+      text(
+          "model.simpletron.length_norm",
+          [](auto& c) -> auto& { return c.model.simpletron.length_norm; },
+          one_of({"padded", "valid", "none"}),
+          "N in K^T V / sqrt(N): padded length with CLS, valid length, or none (1)"),
+      flag(
+          "model.simpletron.output_projection",
+          [](auto& c) -> auto& { return c.model.simpletron.output_projection; },
+          "Add an output projection W_o after the attention"),
 
       // [task]
       text(

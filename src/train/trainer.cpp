@@ -143,7 +143,9 @@ TrainOutcome Trainer::run() {
         output = model_->forward(to_model_input(*batch, device_));
         loss = at::cross_entropy_loss(output.logits.to(at::kFloat), labels);
       }
-      (loss / static_cast<double>(accumulation)).backward();
+      const auto penalty = model_->regularization();  // e.g. ffkernel's orthogonality term
+      const auto objective = penalty.defined() ? loss + penalty : loss;
+      (objective / static_cast<double>(accumulation)).backward();
       loss_sum += loss.item<double>() * labels.size(0);
       correct += (output.logits.argmax(-1) == labels).sum().item<int64_t>();
       examples += labels.size(0);

@@ -18,14 +18,15 @@ namespace {
 using namespace lunar::models;
 using namespace lunar::models::testing;
 
-TEST(Registry, ListsTheFourFamilies) {
+TEST(Registry, ListsEveryFamily) {
   std::vector<std::string> names;
   for (const auto& entry : architectures()) {
     names.push_back(entry.name);
     EXPECT_TRUE(static_cast<bool>(entry.build_encoder)) << entry.name;
     EXPECT_FALSE(entry.summary.empty()) << entry.name;
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"transformer", "luna", "preluna", "convluna"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"transformer", "luna", "preluna", "convluna",
+                                             "ffkernel", "simpletron"}));
   EXPECT_EQ(find_architecture("preluna").default_norm, "pre");
 }
 

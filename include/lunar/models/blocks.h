@@ -6,6 +6,7 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include "lunar/nn/feature_map.h"
 #include "lunar/nn/feedforward.h"
 #include "lunar/nn/pack_unpack.h"
 #include "lunar/nn/projections.h"
@@ -24,11 +25,18 @@ struct TransformerBlockOptions {
   TORCH_ARG(double, dropout) = 0.1;
   TORCH_ARG(double, attention_dropout) = 0.1;
   TORCH_ARG(bool, pre_norm) = false;
+  // softmax (the Transformer) | ffkernel (normalised linear attention with a trainable φ) |
+  // simpletron (softmax-free Q·(KᵀV)/√N). The sibling families run Pre-LN.
+  TORCH_ARG(std::string, kernel) = "softmax";
+  TORCH_ARG(std::string, feature_map) = "gated3";  // ffkernel
+  TORCH_ARG(double, orthogonality) = 0.0;          // ffkernel: λ of the penalty
+  TORCH_ARG(std::string, length_norm) = "padded";  // simpletron
+  TORCH_ARG(bool, output_projection) = true;       // W_o (simpletron: off by default)
 };
 
 struct TransformerBlockOutput {
   at::Tensor sequence;  // [B, L, D]
-  at::Tensor weights;   // [B, H, L, L]
+  at::Tensor weights;   // [B, H, L, L] (softmax kernel only; the linear kernels never form it)
 };
 
 // Post-LN: X_A = LN(X + Att(X, X)); X' = LN(X_A + FFN(X_A)).
@@ -38,9 +46,12 @@ class TransformerBlockImpl : public torch::nn::Cloneable<TransformerBlockImpl> {
   explicit TransformerBlockImpl(TransformerBlockOptions options);
   void reset() override;
   TransformerBlockOutput forward(const at::Tensor& x, const at::Tensor& mask);  // mask [B, L]
+  // The ffkernel orthogonality penalty λ·mean((W_o W_oᵀ − I)²); undefined when λ = 0.
+  at::Tensor regularization() const;
 
   TransformerBlockOptions options;
   nn::AttentionProjections attention{nullptr};
+  nn::FeatureMap feature_map{nullptr};  // ffkernel only
   nn::FeedForward feedforward{nullptr};
   torch::nn::LayerNorm attention_norm{nullptr}, feedforward_norm{nullptr};
 };

@@ -29,8 +29,26 @@ struct ConvLunaConfig {
   std::string unpack_temperature = "unit";  // unit (authors' code) | sqrt (paper text) | learn
 };
 
+// The trainable-kernel linear attention (Yorsh & Kovalenko, ICANN 2022).
+struct KernelConfig {
+  // φ, shared by Q and K, weights per head: softplus = Softplus(x W); gated1 = one gated layer
+  // softplus(x W_o) ⊙ sigmoid(x W_g); gated2 = two (identity, then softplus); gated3 = three with
+  // low-rank gates (rank d_h/4), the latest setting.
+  std::string feature_map = "gated3";
+  double orthogonality = 0.0;  // λ of the penalty λ·mean((W_o W_oᵀ − I)²) added to the loss
+};
+
+// The softmax-free SimpleTRON attention (arXiv 2111.15588): O = Q · Dropout(Kᵀ V / √N).
+struct SimpletronConfig {
+  // padded: N = padded length with CLS (masks off, as the authors ran it); valid: the real
+  // length — with masks on both use the valid length; none: N = 1 (fails ListOps).
+  std::string length_norm = "padded";
+  bool output_projection = false;
+};
+
 struct ModelConfig {
-  std::string architecture = "convluna";  // a registry name: transformer, luna, preluna, convluna
+  std::string architecture = "convluna";  // a registry name: transformer, luna, preluna,
+                                          // convluna, ffkernel, simpletron
   int64_t dim = 128;                      // d
   int64_t num_heads = 4;                  // h; must divide attention_dim
   int64_t attention_dim = 0;              // width of the Q/K/V projections; 0 = dim. The
@@ -49,6 +67,8 @@ struct ModelConfig {
   InputConfig input;
   LunaConfig luna;
   ConvLunaConfig convluna;
+  KernelConfig ffkernel;
+  SimpletronConfig simpletron;
 };
 
 }  // namespace lunar::models

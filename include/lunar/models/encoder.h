@@ -34,12 +34,15 @@ class EncoderImpl : public torch::nn::Module {
   virtual EncoderOutput forward(const at::Tensor& x, const at::Tensor& mask) = 0;
   // The learned initial memory P [M, D]; undefined for encoders without memory.
   virtual at::Tensor initial_memory() const { return {}; }
+  // A penalty on parameters to add to the training loss (ffkernel); undefined when none.
+  virtual at::Tensor regularization() const { return {}; }
 };
 
 class TransformerEncoderImpl : public EncoderImpl {
  public:
   TransformerEncoderImpl(const TransformerBlockOptions& block, int64_t num_blocks);
   EncoderOutput forward(const at::Tensor& x, const at::Tensor& mask) override;
+  at::Tensor regularization() const override;
 
   std::vector<TransformerBlock> blocks;
 };

@@ -35,6 +35,8 @@ class LunarModelImpl : public torch::nn::Module {
   const ModelConfig& config() const { return config_; }
   // The learned initial memory P [M, D] (undefined for the Transformer).
   at::Tensor initial_memory() const { return encoder->initial_memory(); }
+  // Parameter penalty to add to the training loss (undefined when none).
+  at::Tensor regularization() const { return encoder->regularization(); }
 
   InputEmbedding embedding{nullptr};
   std::shared_ptr<EncoderImpl> encoder;

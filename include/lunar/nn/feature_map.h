@@ -1,0 +1,43 @@
+// The trainable positive feature map φ of the ffkernel family (Yorsh & Kovalenko 2022): a stack
+// of gated layers a(x W_o) ⊙ sigmoid(x W_g) with per-head weights, identity `a` on hidden layers
+// and Softplus on the last, so φ > 0.
+#pragma once
+
+#include <torch/nn/cloneable.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/pimpl.h>
+
+#include <string>
+#include <vector>
+
+namespace lunar::nn {
+
+struct FeatureMapOptions {
+  FeatureMapOptions(std::string kind, int64_t num_heads, int64_t head_dim)
+      : kind_(std::move(kind)), num_heads_(num_heads), head_dim_(head_dim) {}
+  // softplus: Softplus(x W); gated1 | gated2 | gated3: that many gated layers (gated3 with
+  // low-rank gates of rank max(1, d_h/4)).
+  TORCH_ARG(std::string, kind);
+  TORCH_ARG(int64_t, num_heads);
+  TORCH_ARG(int64_t, head_dim);
+  TORCH_ARG(double, dropout) = 0.0;  // on each layer's input
+};
+
+class FeatureMapImpl : public torch::nn::Cloneable<FeatureMapImpl> {
+ public:
+  explicit FeatureMapImpl(FeatureMapOptions options);
+  void reset() override;
+  at::Tensor forward(const at::Tensor& x);  // [B, H, L, Dh] -> [B, H, L, Dh], > 0
+  // mean over layers of mean((W_o W_oᵀ − I)²): the orthogonality penalty before λ.
+  at::Tensor orthogonality() const;
+
+  FeatureMapOptions options;
+  std::vector<at::Tensor> outputs;     // W_o per layer [H, Dh, Dh], orthogonal init, no bias
+  std::vector<at::Tensor> gates;       // W_g per layer [H, Dh, Dh] (full-rank gates)
+  std::vector<at::Tensor> gates_down;  // low-rank gate factors [H, Dh, r] (gated3)
+  std::vector<at::Tensor> gates_up;    // [H, r, Dh]
+  torch::nn::Dropout dropout{nullptr};
+};
+TORCH_MODULE(FeatureMap);
+
+}  // namespace lunar::nn
