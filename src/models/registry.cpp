@@ -77,23 +77,24 @@ nn::PackUnpackOptions convluna_attention(const ModelConfig& c) {
 const std::vector<Architecture>& architectures() {
   static const std::vector<Architecture> table = {
       {"transformer", "softmax self-attention, O(L²) (LRA baseline; Post-LN, Pre-LN option)",
-       "norm, masks", "post", true,
+       "norm, masks", "post", true, false,
        [](const ModelConfig& c) { return transformer_encoder(transformer_block(c), c); }},
       {"luna", "pack/unpack through a learned memory of M vectors, O(L·M) (Post-LN)",
-       "luna.memory_len, luna.sharing (full|none), masks", "post", false,
+       "luna.memory_len, luna.sharing (full|none), masks", "post", false, true,
        [](const ModelConfig& c) { return luna_encoder(c, luna_attention(c)); }},
       {"preluna", "Luna with Pre-LN placement and an LN on the packed memory",
-       "luna.memory_len, luna.sharing, masks", "pre", false,
+       "luna.memory_len, luna.sharing, masks", "pre", false, true,
        [](const ModelConfig& c) { return luna_encoder(c, luna_attention(c)); }},
       {"convluna",
        "Luna with a conv/max-pool filter on packing keys and values and a learnable "
        "softmax temperature",
        "luna.memory_len, convluna.{variant,filter,kernel,stride,pack_temperature,"
        "unpack_temperature}, masks",
-       "post", false, [](const ModelConfig& c) { return luna_encoder(c, convluna_attention(c)); }},
+       "post", false, true,
+       [](const ModelConfig& c) { return luna_encoder(c, convluna_attention(c)); }},
       {"ffkernel",
        "normalised linear attention with a trainable positive feature map, O(L·d_h²) (Pre-LN)",
-       "ffkernel.{feature_map,orthogonality}, masks", "pre", false,
+       "ffkernel.{feature_map,orthogonality}, masks", "pre", false, false,
        [](const ModelConfig& c) {
          return transformer_encoder(transformer_block(c)
                                         .kernel("ffkernel")
@@ -102,7 +103,7 @@ const std::vector<Architecture>& architectures() {
                                     c);
        }},
       {"simpletron", "softmax-free attention Q·(KᵀV)/√N, O(L·d_h²) (Pre-LN)",
-       "simpletron.{length_norm,output_projection}, masks", "pre", false,
+       "simpletron.{length_norm,output_projection}, masks", "pre", false, false,
        [](const ModelConfig& c) {
          return transformer_encoder(transformer_block(c)
                                         .kernel("simpletron")
@@ -167,8 +168,7 @@ void validate(const ModelConfig& c) {
     check_one_of("model.simpletron.length_norm", c.simpletron.length_norm,
                  {"padded", "valid", "none"});
   }
-  if (c.architecture == "transformer" || c.architecture == "ffkernel" ||
-      c.architecture == "simpletron") {
+  if (!find_architecture(c.architecture).has_memory) {
     check(c.representation != "memory",
           "[model] expected model.representation cls or mean for the {} (it has no memory), got "
           "'memory'",

@@ -9,8 +9,9 @@
 namespace lunar::train {
 
 namespace {
-void add_memory(std::map<std::string, double>& out, const std::string& prefix,
-                const diag::MemoryMetrics& m) {
+// Metrics is diag::MemoryMetrics (one matrix) or diag::BatchMemoryMetrics (batch mean).
+template <typename Metrics>
+void add_memory(std::map<std::string, double>& out, const std::string& prefix, const Metrics& m) {
   out[prefix + ".mean_cosine"] = m.mean_cosine;
   out[prefix + ".distinct_fraction"] = m.distinct_fraction;
   out[prefix + ".effective_rank"] = m.effective_rank;
@@ -37,20 +38,16 @@ std::map<std::string, double> memory_diagnostics(models::LunarModel& model,
   {
     at::NoGradGuard no_grad;
     const auto output = model->forward(to_model_input(batch, device));
-    const auto query_mask = output.encoded.blocks.empty() ? at::Tensor() : batch.mask.to(device);
+    // Unpack queries are the CLS token plus the input positions.
+    const auto cls = at::ones({batch.mask.size(0), 1}, batch.mask.options());
+    const auto query_mask = at::cat({cls, batch.mask}, 1).to(device);
     for (size_t i = 0; i < output.encoded.blocks.size(); ++i) {
       const auto& block = output.encoded.blocks[i];
       const auto prefix = fmt::format("block{}", i);
-      const auto m = diag::batch_memory_metrics(block.memory);
-      out[prefix + ".mean_cosine"] = m.mean_cosine;
-      out[prefix + ".distinct_fraction"] = m.distinct_fraction;
-      out[prefix + ".effective_rank"] = m.effective_rank;
-      out[prefix + ".collapse_residual"] = m.collapse_residual;
+      add_memory(out, prefix, diag::batch_memory_metrics(block.memory));
       out[prefix + ".pack_entropy"] =
           diag::attention_entropy(block.pack_weights, block.pack_mask).mean;
-      // Unpack queries are the CLS token plus the input positions.
-      const auto cls = at::ones({batch.mask.size(0), 1}, batch.mask.options()).to(device);
-      const auto usage = diag::slot_usage(block.unpack_weights, at::cat({cls, query_mask}, 1));
+      const auto usage = diag::slot_usage(block.unpack_weights, query_mask);
       out[prefix + ".slot_entropy"] = usage.normalized_entropy;
       out[prefix + ".slot_effective"] = usage.effective_slots;
     }

@@ -174,7 +174,8 @@ TrainOutcome Trainer::run() {
       save(paths_.last);
     }
   }
-  if (train.checkpoint_every > 0 || outcome.interrupted || outcome.stopped_early) save(paths_.last);
+  // At checkpoint_every = 0 the last evaluation (also the one that stops early) saved it.
+  if (train.checkpoint_every > 0 || outcome.interrupted) save(paths_.last);
   outcome.state = state_;
   outcome.state.loader = loader_->state();
   for (auto& callback : callbacks_) callback->on_end(outcome);

@@ -18,6 +18,7 @@ struct Architecture {
   std::string options;       // the configuration keys that shape this family
   std::string default_norm;  // post | pre
   bool default_masks;        // padding masks when model.masks = auto
+  bool has_memory;           // a Luna-style memory (model.luna.*, representation = memory)
   std::function<std::shared_ptr<EncoderImpl>(const ModelConfig&)> build_encoder;
 };
 
