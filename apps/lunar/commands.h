@@ -12,5 +12,9 @@ void register_eval(CLI::App& app);
 void register_predict(CLI::App& app);
 void register_weights(CLI::App& app);  // export and import
 void register_inspect(CLI::App& app);
+void register_launch(CLI::App& app);  // local ranks of a distributed run
+void register_bench(CLI::App& app);
+void register_sweep(CLI::App& app);
+void register_report(CLI::App& app);
 
 }  // namespace lunar::cli

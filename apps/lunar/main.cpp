@@ -16,6 +16,10 @@ int main(int argc, char** argv) {
   lunar::cli::register_predict(app);
   lunar::cli::register_weights(app);
   lunar::cli::register_inspect(app);
+  lunar::cli::register_launch(app);
+  lunar::cli::register_bench(app);
+  lunar::cli::register_sweep(app);
+  lunar::cli::register_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

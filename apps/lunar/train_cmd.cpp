@@ -2,14 +2,20 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "commands.h"
 #include "lunar/core/error.h"
+#include "lunar/core/runtime.h"
+#include "lunar/core/version.h"
+#include "lunar/dist/data_parallel.h"
+#include "lunar/dist/env.h"
 #include "lunar/train/config.h"
 #include "lunar/train/run.h"
 
@@ -24,6 +30,7 @@ struct TrainOptions {
   int64_t threads = -1;
   bool resume = false;
   bool list_keys = false;
+  bool distributed = false;
 };
 
 void list_keys() {
@@ -51,6 +58,26 @@ void run_train(const TrainOptions& options) {
   if (!options.device.empty()) overrides.push_back("runtime.device=" + options.device);
   if (options.threads >= 0) overrides.push_back(fmt::format("runtime.threads={}", options.threads));
   train::apply_overrides(config, overrides);
+  // One rank of a data-parallel run: with --distributed, or when a launcher set WORLD_SIZE > 1.
+  std::optional<dist::DistEnv> env;
+  if (options.distributed || dist::env_requests_distributed(dist::process_environment())) {
+    env = dist::parse_env(dist::process_environment());
+    if (config.runtime.device == "cuda" ||
+        (config.runtime.device == "auto" && compat::cuda_available())) {
+      config.runtime.device = fmt::format("cuda:{}", env->local_rank);  // one GPU per rank
+    }
+  }
+  const bool main_rank = !env || env->rank == 0;
+  train::RunOptions run_options{options.resume, isatty(STDERR_FILENO) == 1};
+  if (env) {
+    run_options.sync = std::make_shared<dist::DataParallel>(
+        dist::ProcessGroup::connect(*env, parse_device(config.runtime.device),
+                                    std::chrono::seconds(config.runtime.dist_timeout_s)));
+  }
+  if (!main_rank) {  // rank 0 prints and writes the run directory
+    train::run_training(config, run_options);
+    return;
+  }
   fmt::print("# effective configuration (saved as {}/config.toml)\n", config.run_dir);
   std::istringstream lines(train::to_toml(config));
   for (std::string line; std::getline(lines, line);) {
@@ -60,7 +87,10 @@ void run_train(const TrainOptions& options) {
   }
   fmt::print("lunar train: {} on {} -> {}\n", config.model.architecture, config.task.name,
              config.run_dir);
-  const auto summary = train::run_training(config, {options.resume, isatty(STDERR_FILENO) == 1});
+  if (env)
+    fmt::print("distributed: {} ranks, rendezvous at {}:{}\n", env->world_size, env->master_addr,
+               env->master_port);
+  const auto summary = train::run_training(config, run_options);
   if (summary.interrupted) {
     fmt::print("interrupted at step {}; resume with: lunar train --resume --run-dir {}\n",
                summary.steps, summary.run_dir);
@@ -86,6 +116,9 @@ void register_train(CLI::App& app) {
   cmd->add_option("--threads", options->threads, "CPU threads, 0 = all cores (runtime.threads)");
   cmd->add_flag("--resume", options->resume, "continue the run in its run directory");
   cmd->add_flag("--list-keys", options->list_keys, "list every configuration key and exit");
+  cmd->add_flag("--distributed", options->distributed,
+                "one rank of a data-parallel run (MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE; "
+                "implied when WORLD_SIZE > 1)");
   cmd->callback([options] { run_train(*options); });
 }
 

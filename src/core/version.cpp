@@ -52,6 +52,8 @@ bool cuda_available() { return torch::cuda::is_available(); }
 
 #if LUNAR_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAGuard.h>
 
 namespace lunar::compat {
 int64_t cuda_peak_memory(const at::Device& device) {
@@ -64,10 +66,18 @@ int64_t cuda_peak_memory(const at::Device& device) {
 void cuda_reset_peak_memory(const at::Device& device) {
   if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
 }
+int64_t cuda_free_memory(const at::Device& device) {
+  if (!device.is_cuda()) return 0;
+  c10::cuda::CUDAGuard guard(device.index());
+  size_t free_bytes = 0, total_bytes = 0;
+  C10_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  return static_cast<int64_t>(free_bytes);
+}
 }  // namespace lunar::compat
 #else
 namespace lunar::compat {
 int64_t cuda_peak_memory(const at::Device&) { return 0; }
 void cuda_reset_peak_memory(const at::Device&) {}
+int64_t cuda_free_memory(const at::Device&) { return 0; }
 }  // namespace lunar::compat
 #endif

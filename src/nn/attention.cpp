@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "lunar/core/error.h"
+#include "lunar/nn/dropout.h"
 
 namespace lunar::nn {
 
@@ -19,7 +20,9 @@ AttentionResult scaled_attention(const at::Tensor& query, const at::Tensor& key,
         query.size(-1), key.size(-1));
   check(key.size(2) == value.size(2), "[attention] expected as many keys as values, got {} and {}",
         key.size(2), value.size(2));
-  auto logits = at::matmul(query, key.transpose(-2, -1)) / divisor;  // [B, H, Lq, Lk]
+  // Dividing the queries [B, H, Lq, Dh] rather than the logits [B, H, Lq, Lk] saves a pass over
+  // the attention map and the copy autograd would keep of it when the divisor is learned.
+  auto logits = at::matmul(query / divisor, key.transpose(-2, -1));  // [B, H, Lq, Lk]
   if (key_mask.defined()) {
     check(key_mask.dim() == 2 && key_mask.size(0) == key.size(0) && key_mask.size(1) == key.size(2),
           "[attention] expected key_mask [B={}, Lk={}], got {}-D [{}, {}]", key.size(0),
@@ -29,7 +32,7 @@ AttentionResult scaled_attention(const at::Tensor& query, const at::Tensor& key,
   }
   auto weights = at::softmax(logits, -1);
   auto probabilities = weights;
-  if (training && dropout > 0) probabilities = at::dropout(weights, dropout, true);
+  if (training && dropout > 0) probabilities = nn::fast_dropout(weights, dropout, true);
   return {at::matmul(probabilities, value), weights};
 }
 

@@ -4,6 +4,7 @@
 #include <torch/nn/init.h>
 
 #include "lunar/core/error.h"
+#include "lunar/nn/dropout.h"
 
 namespace lunar::nn {
 
@@ -49,14 +50,13 @@ void FeatureMapImpl::reset() {
           register_parameter(fmt::format("layer{}_gate_up", i), per_head_uniform(h, rank, d)));
     }
   }
-  dropout = register_module("dropout", torch::nn::Dropout(options.dropout()));
 }
 
 at::Tensor FeatureMapImpl::forward(const at::Tensor& x) {
   auto y = x;
   const size_t layers = outputs.size();
   for (size_t i = 0; i < layers; ++i) {
-    const auto input = dropout->forward(y);
+    const auto input = nn::fast_dropout(y, options.dropout(), is_training());
     auto value = per_head(input, outputs[i]);
     if (i + 1 == layers) value = at::softplus(value);  // the last layer makes φ positive
     if (!gates.empty()) {

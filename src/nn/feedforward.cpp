@@ -2,6 +2,7 @@
 #include "lunar/nn/feedforward.h"
 
 #include "lunar/core/error.h"
+#include "lunar/nn/dropout.h"
 
 namespace lunar::nn {
 
@@ -13,11 +14,13 @@ void FeedForwardImpl::reset() {
   check(options.hidden() >= 1, "[model] expected ffn_dim >= 1, got {}", options.hidden());
   input = register_module("input", torch::nn::Linear(options.dim(), options.hidden()));
   output = register_module("output", torch::nn::Linear(options.hidden(), options.dim()));
-  dropout = register_module("dropout", torch::nn::Dropout(options.dropout()));
 }
 
 at::Tensor FeedForwardImpl::forward(const at::Tensor& x) {
-  return dropout->forward(output->forward(dropout->forward(at::gelu(input->forward(x)))));
+  const double p = options.dropout();
+  return nn::fast_dropout(
+      output->forward(nn::fast_dropout(at::gelu(input->forward(x)), p, is_training())), p,
+      is_training());
 }
 
 }  // namespace lunar::nn

@@ -2,6 +2,7 @@
 #include "lunar/nn/linear_attention.h"
 
 #include "lunar/core/error.h"
+#include "lunar/nn/dropout.h"
 
 namespace lunar::nn {
 
@@ -53,7 +54,7 @@ at::Tensor softmax_free_attention(const at::Tensor& query, const at::Tensor& key
             : at::full({key.size(0)}, static_cast<double>(key.size(2)), context.options());
     context = context / length.sqrt().view({key.size(0), 1, 1, 1});
   }
-  if (training && dropout > 0) context = at::dropout(context, dropout, true);
+  if (training && dropout > 0) context = nn::fast_dropout(context, dropout, true);
   return at::matmul(query, context);  // [B, H, Lq, Dv]
 }
 

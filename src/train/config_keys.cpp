@@ -368,6 +368,9 @@ std::vector<KeyDef> build_table() {
       text(
           "runtime.precision", [](auto& c) -> auto& { return c.runtime.precision; },
           one_of({"fp32", "bf16"}), "fp32, or bf16 autocast (as researched on GPU)"),
+      integer(
+          "runtime.dist_timeout_s", [](auto& c) -> auto& { return c.runtime.dist_timeout_s; },
+          positive(), "Distributed runs: seconds to wait for peers (rendezvous, collectives)"),
 
       // [diag]
       integer(

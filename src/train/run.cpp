@@ -72,32 +72,40 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
           run_dir.string());
   }
   configure_threads(static_cast<int>(config.runtime.threads));
+  retain_freed_memory();
   const auto warning = blas_warning(detect_blas());
   if (!warning.empty()) fmt::print(stderr, "warning: {}\n", warning);
   const auto device = parse_device(config.runtime.device);
 
   const auto task = data::load_task(config.task);
   apply_task_facts(config, task.info);
-  fs::create_directories(run_dir);
+  auto* sync = options.sync.get();
+  const bool main_process = is_main_process(sync);
   const auto config_toml = to_toml(config);
-  write_atomically(run_dir / "config.toml", config_toml);
+  if (main_process) {
+    fs::create_directories(run_dir);
+    write_atomically(run_dir / "config.toml", config_toml);
+  }
 
   seed_everything(config.train.seed);
   auto model = models::build_model(config.model);
   model->to(device);
   CheckpointPaths paths{last, best_checkpoint(run_dir)};
-  Trainer trainer(config, model, task, device, paths, config_toml);
+  Trainer trainer(config, model, task, device, paths, config_toml, options.sync);
   if (options.resume) {
     trainer.resume_from(last);
-    truncate_metrics_log(run_dir / kMetricsFileName, trainer.state().step);
+    if (main_process) truncate_metrics_log(run_dir / kMetricsFileName, trainer.state().step);
   }
-  auto log = std::make_shared<RunLog>(run_dir);
-  trainer.add_callback(
-      std::make_shared<ProgressCallback>(config.train.log_every, options.terminal));
-  trainer.add_callback(std::make_shared<LogCallback>(log, config.train.log_every));
-  trainer.add_callback(std::make_shared<DiagnosticsCallback>(
-      log, probe_examples(task.validation, 32), device, config.diag.every,
-      config.diag.heatmap_steps, run_dir / "heatmaps"));
+  std::shared_ptr<RunLog> log;
+  if (main_process) {  // logs and diagnostics by rank 0 only
+    log = std::make_shared<RunLog>(run_dir);
+    trainer.add_callback(
+        std::make_shared<ProgressCallback>(config.train.log_every, options.terminal));
+    trainer.add_callback(std::make_shared<LogCallback>(log, config.train.log_every));
+    trainer.add_callback(std::make_shared<DiagnosticsCallback>(
+        log, probe_examples(task.validation, 32), device, config.diag.every,
+        config.diag.heatmap_steps, run_dir / "heatmaps"));
+  }
   install_stop_handlers();
   const auto outcome = trainer.run();
 
@@ -114,20 +122,28 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
     const int64_t batch =
         config.train.eval_batch_size > 0 ? config.train.eval_batch_size : config.train.batch_size;
     const bool bf16 = config.runtime.precision == "bf16";
-    summary.test_accuracy_last = evaluate(model, task.test, batch, device, bf16).accuracy;
-    if (fs::exists(paths.best)) {
-      load_checkpoint(paths.best, *model, nullptr, false);
-      const auto best = evaluate(model, task.test, batch, device, bf16);
+    summary.test_accuracy_last =
+        evaluate_across(sync, model, task.test, batch, device, bf16).accuracy;
+    // Rank 0 reads the best checkpoint and hands its weights to the others, so only rank 0
+    // needs the run directory here.
+    std::vector<double> has_best{main_process && fs::exists(paths.best) ? 1.0 : 0.0};
+    if (sync) sync->sum(has_best);
+    if (has_best[0] > 0) {
+      if (main_process) load_checkpoint(paths.best, *model, nullptr, false);
+      if (sync) sync->broadcast_model(model);
+      const auto best = evaluate_across(sync, model, task.test, batch, device, bf16);
       summary.test_accuracy_best = best.accuracy;
       summary.test_loss_best = best.loss;
     }
-    log->record(summary.steps, "test",
-                {{"accuracy_best", summary.test_accuracy_best},
-                 {"accuracy_last", summary.test_accuracy_last}});
+    if (log) {
+      log->record(summary.steps, "test",
+                  {{"accuracy_best", summary.test_accuracy_best},
+                   {"accuracy_last", summary.test_accuracy_last}});
+    }
   }
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (!outcome.interrupted) write_summary(run_dir / "summary.json", summary);
+  if (!outcome.interrupted && main_process) write_summary(run_dir / "summary.json", summary);
   return summary;
 }
 

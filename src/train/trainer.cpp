@@ -40,29 +40,48 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
   for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
 }
 
-int64_t micro_batch_size(const TrainConfig& train) {
-  return train.micro_batch > 0 ? train.micro_batch : train.batch_size;
+int64_t world_size(const GradientSynchronizer* sync) {
+  return sync == nullptr ? 1 : sync->world_size();
+}
+
+// Examples per micro-batch on this rank: train.batch_size is the global batch, split evenly
+// across the ranks.
+int64_t micro_batch_size(const TrainConfig& train, const GradientSynchronizer* sync) {
+  const int64_t world = world_size(sync);
+  if (train.micro_batch > 0) return train.micro_batch;
+  check(train.batch_size % world == 0,
+        "[train] train.batch_size = {} must be divisible by the number of processes ({})",
+        train.batch_size, world);
+  return train.batch_size / world;
 }
 }  // namespace
 
 Trainer::Trainer(const RunConfig& config, models::LunarModel model, const data::TaskData& task,
-                 at::Device device, CheckpointPaths paths, std::string config_toml)
+                 at::Device device, CheckpointPaths paths, std::string config_toml,
+                 std::shared_ptr<GradientSynchronizer> sync)
     : config_(config),
       model_(std::move(model)),
       task_(task),
       device_(device),
       paths_(std::move(paths)),
-      config_toml_(std::move(config_toml)) {
+      config_toml_(std::move(config_toml)),
+      sync_(std::move(sync)) {
   check(!task_.train.empty(), "[train] the training split of task '{}' is empty", task_.info.name);
   check(!task_.validation.empty(), "[train] the validation split of task '{}' is empty",
         task_.info.name);
   optimizer_ = make_optimizer(config_.optim, model_->parameters());
-  const int64_t micro = micro_batch_size(config_.train);
+  const int64_t world = world_size(sync_.get());
+  const int64_t micro = micro_batch_size(config_.train, sync_.get()) * world;  // global
+  check(config_.train.batch_size % micro == 0,
+        "[train] train.batch_size = {} must be a multiple of train.micro_batch x processes = {}",
+        config_.train.batch_size, micro);
   check(static_cast<int64_t>(task_.train.size()) >= micro,
         "[train] expected at least one batch ({} examples) in the training split, got {}", micro,
         task_.train.size());
   data::BatchLoaderOptions options;
   options.batch_size = micro;
+  options.rank = sync_ ? sync_->rank() : 0;
+  options.world_size = world;
   options.shuffle = true;
   options.seed = config_.train.seed;
   options.drop_last = true;
@@ -83,7 +102,18 @@ void Trainer::resume_from(const std::filesystem::path& checkpoint) {
 
 void Trainer::save(const std::filesystem::path& path) {
   state_.loader = loader_->state();
-  save_checkpoint(path, *model_, optimizer_.get(), state_, config_toml_);
+  if (is_main_process(sync_.get())) {
+    save_checkpoint(path, *model_, optimizer_.get(), state_, config_toml_);
+  }
+  if (sync_) sync_->barrier();  // the checkpoint exists before any rank goes on
+}
+
+// A signal may reach only some ranks; all of them stop at the same step.
+bool Trainer::stop_requested_anywhere() {
+  if (!sync_) return stop_requested();
+  std::vector<double> flag{stop_requested() ? 1.0 : 0.0};
+  sync_->sum(flag);
+  return flag[0] > 0;
 }
 
 void Trainer::evaluate_and_checkpoint(TrainOutcome& outcome) {
@@ -91,8 +121,8 @@ void Trainer::evaluate_and_checkpoint(TrainOutcome& outcome) {
   const int64_t eval_batch = train.eval_batch_size > 0 ? train.eval_batch_size : train.batch_size;
   EvalRecord record;
   record.step = state_.step;
-  record.validation =
-      evaluate(model_, task_.validation, eval_batch, device_, config_.runtime.precision == "bf16");
+  record.validation = evaluate_across(sync_.get(), model_, task_.validation, eval_batch, device_,
+                                      config_.runtime.precision == "bf16");
   record.improved = record.validation.accuracy > state_.best_accuracy;
   if (record.improved) {
     state_.best_accuracy = record.validation.accuracy;
@@ -109,16 +139,17 @@ void Trainer::evaluate_and_checkpoint(TrainOutcome& outcome) {
 
 TrainOutcome Trainer::run() {
   const auto& train = config_.train;
-  const int64_t micro = micro_batch_size(train);
-  const int64_t accumulation = train.batch_size / micro;
+  const int64_t micro = micro_batch_size(train, sync_.get());
+  const int64_t accumulation = train.batch_size / (micro * world_size(sync_.get()));
   const bool bf16 = config_.runtime.precision == "bf16";
   TrainOutcome outcome;
   model_->to(device_);
   model_->train();
+  if (sync_) sync_->broadcast_model(model_);
   for (auto& callback : callbacks_) callback->on_start(state_, model_);
   const auto parameters = model_->parameters();
   while (state_.step < train.steps && !outcome.stopped_early) {
-    if (stop_requested()) {
+    if (stop_requested_anywhere()) {
       outcome.interrupted = true;
       break;
     }
@@ -145,12 +176,24 @@ TrainOutcome Trainer::run() {
       }
       const auto penalty = model_->regularization();  // e.g. ffkernel's orthogonality term
       const auto objective = penalty.defined() ? loss + penalty : loss;
+      if (sync_) sync_->prepare_backward(parameters, i + 1 == accumulation);
       (objective / static_cast<double>(accumulation)).backward();
       loss_sum += loss.item<double>() * labels.size(0);
       correct += (output.logits.argmax(-1) == labels).sum().item<int64_t>();
       examples += labels.size(0);
       tokens += batch->mask.sum().item<int64_t>();
       if (batch->mask2.defined()) tokens += batch->mask2.sum().item<int64_t>();
+    }
+    if (sync_) {
+      // The step's metrics over the global batch; gradients averaged before clipping.
+      std::vector<double> sums{loss_sum, static_cast<double>(correct),
+                               static_cast<double>(examples), static_cast<double>(tokens)};
+      sync_->sum(sums);
+      loss_sum = sums[0];
+      correct = std::llround(sums[1]);
+      examples = std::llround(sums[2]);
+      tokens = std::llround(sums[3]);
+      sync_->average_gradients(parameters);
     }
     record.loss = loss_sum / examples;
     record.accuracy = static_cast<double>(correct) / examples;

@@ -10,27 +10,16 @@
 #include <sstream>
 #include <string>
 
+#include "support/process.h"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;  // stdout and stderr
-};
+using lunar::testing::run_command;
+using Result = lunar::testing::CommandResult;
 
-Result run(const std::string& command) {
-  Result result{-1, ""};
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return result;
-  std::array<char, 4096> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe)) result.output += buffer.data();
-  const int status = pclose(pipe);
-  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-std::string lunar() { return LUNAR_BINARY; }
+std::string lunar_cli() { return LUNAR_BINARY; }
 
 std::string value_after(const std::string& text, const std::string& label) {
   const auto at = text.find(label);
@@ -48,15 +37,16 @@ class Cli : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     const auto generated =
-        run(lunar() + " data listops --out " + (dir_ / "data").string() +
-            " --seed 1 --train 400 --val 64 --test 64 --min-len 20 --max-len 120");
+        run_command(lunar_cli() + " data listops --out " + (dir_ / "data").string() +
+                    " --seed 1 --train 400 --val 64 --test 64 --min-len 20 --max-len 120");
     ASSERT_EQ(generated.code, 0) << generated.output;
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
   static std::string train_command(const std::string& run_dir, int steps) {
-    return lunar() + " train --config " + LUNAR_SOURCE_DIR "/configs/cpu/listops_convluna.toml" +
-           " --run-dir " + run_dir + " --set task.path=" + (dir_ / "data").string() +
+    return lunar_cli() + " train --config " +
+           LUNAR_SOURCE_DIR "/configs/cpu/listops_convluna.toml" + " --run-dir " + run_dir +
+           " --set task.path=" + (dir_ / "data").string() +
            " task.max_length=120 model.input.max_length=120 train.eval_every=10 train.log_every=5" +
            " runtime.threads=1 diag.heatmap_steps=[0,10] train.steps=" + std::to_string(steps);
   }
@@ -69,7 +59,7 @@ fs::path Cli::dir_;
 
 TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
   const auto run_dir = (dir_ / "run").string();
-  auto trained = run(train_command(run_dir, 20));
+  auto trained = run_command(train_command(run_dir, 20));
   ASSERT_EQ(trained.code, 0) << trained.output;
   EXPECT_NE(trained.output.find("majority class"), std::string::npos) << trained.output;
   for (const char* file :
@@ -85,10 +75,11 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
   EXPECT_TRUE(has_events);
 
   // A second run into the same directory is refused; --resume continues it.
-  auto again = run(train_command(run_dir, 20));
+  auto again = run_command(train_command(run_dir, 20));
   EXPECT_NE(again.code, 0);
   EXPECT_NE(again.output.find("--resume"), std::string::npos) << again.output;
-  auto resumed = run(lunar() + " train --resume --run-dir " + run_dir + " --set train.steps=30");
+  auto resumed =
+      run_command(lunar_cli() + " train --resume --run-dir " + run_dir + " --set train.steps=30");
   ASSERT_EQ(resumed.code, 0) << resumed.output;
   std::ifstream summary_file(fs::path(run_dir) / "summary.json");
   const auto summary = nlohmann::json::parse(summary_file);
@@ -96,7 +87,7 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
   EXPECT_GT(summary["majority_rate"].get<double>(), 0.0);
 
   const auto best = (fs::path(run_dir) / "checkpoints" / "best.pt").string();
-  auto evaluated = run(lunar() + " eval --checkpoint " + best + " --split test");
+  auto evaluated = run_command(lunar_cli() + " eval --checkpoint " + best + " --split test");
   ASSERT_EQ(evaluated.code, 0) << evaluated.output;
   const auto accuracy = value_after(evaluated.output, "accuracy ");
   EXPECT_NEAR(std::stod(accuracy), summary["test_accuracy_best"].get<double>(), 1e-4)
@@ -104,7 +95,8 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
 
   const auto input = dir_ / "input.txt";
   std::ofstream(input) << "( ( [MAX 2 ) 9 ) ] )\n( ( [MIN 4 ) 7 ) ] )\n";
-  auto predicted = run(lunar() + " predict --checkpoint " + best + " --input " + input.string());
+  auto predicted =
+      run_command(lunar_cli() + " predict --checkpoint " + best + " --input " + input.string());
   ASSERT_EQ(predicted.code, 0) << predicted.output;
   std::istringstream lines(predicted.output);
   std::string line;
@@ -125,25 +117,26 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
   EXPECT_EQ(count, 2) << predicted.output;
 
   const auto weights = (dir_ / "weights.pt").string();
-  auto exported = run(lunar() + " export --checkpoint " + best + " --out " + weights);
+  auto exported = run_command(lunar_cli() + " export --checkpoint " + best + " --out " + weights);
   ASSERT_EQ(exported.code, 0) << exported.output;
-  if (fs::exists("/usr/bin/python3") && run("/usr/bin/python3 -c 'import torch'").code == 0) {
-    auto python = run("/usr/bin/python3 -c \"import torch; d = torch.load('" + weights +
-                      "'); print(len(d), tuple(d['encoder.memory'].shape))\"");
+  if (fs::exists("/usr/bin/python3") &&
+      run_command("/usr/bin/python3 -c 'import torch'").code == 0) {
+    auto python = run_command("/usr/bin/python3 -c \"import torch; d = torch.load('" + weights +
+                              "'); print(len(d), tuple(d['encoder.memory'].shape))\"");
     ASSERT_EQ(python.code, 0) << python.output;
     EXPECT_NE(python.output.find("(16, 64)"), std::string::npos) << python.output;
   }
   const auto imported = (dir_ / "imported.pt").string();
-  auto import_run = run(lunar() + " import --checkpoint " + best + " --weights " + weights +
-                        " --out " + imported);
+  auto import_run = run_command(lunar_cli() + " import --checkpoint " + best + " --weights " +
+                                weights + " --out " + imported);
   ASSERT_EQ(import_run.code, 0) << import_run.output;
-  auto reevaluated = run(lunar() + " eval --checkpoint " + imported + " --split test");
+  auto reevaluated = run_command(lunar_cli() + " eval --checkpoint " + imported + " --split test");
   ASSERT_EQ(reevaluated.code, 0) << reevaluated.output;
   EXPECT_EQ(value_after(reevaluated.output, "accuracy "), accuracy);
   EXPECT_EQ(value_after(reevaluated.output, "loss "), value_after(evaluated.output, "loss "));
 
-  auto inspected =
-      run(lunar() + " inspect --checkpoint " + best + " --out " + (dir_ / "inspect").string());
+  auto inspected = run_command(lunar_cli() + " inspect --checkpoint " + best + " --out " +
+                               (dir_ / "inspect").string());
   ASSERT_EQ(inspected.code, 0) << inspected.output;
   EXPECT_NE(inspected.output.find("block1"), std::string::npos) << inspected.output;
   EXPECT_TRUE(fs::exists(dir_ / "inspect" / "memory_initial.png"));
@@ -152,25 +145,26 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
 TEST_F(Cli, BadConfigurationNamesFileLineAndKey) {
   const auto config = dir_ / "bad.toml";
   std::ofstream(config) << "[model]\narchitecture = \"luna\"\n\n[train]\nstepz = 5\n";
-  auto result = run(lunar() + " train --config " + config.string());
+  auto result = run_command(lunar_cli() + " train --config " + config.string());
   EXPECT_NE(result.code, 0);
   EXPECT_NE(result.output.find(config.string() + ":5"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("train.stepz"), std::string::npos) << result.output;
 
-  auto bad_value = run(lunar() + " train --config " LUNAR_SOURCE_DIR
-                                 "/configs/cpu/listops_luna.toml --set model.luna.memory_len=0");
+  auto bad_value =
+      run_command(lunar_cli() + " train --config " LUNAR_SOURCE_DIR
+                                "/configs/cpu/listops_luna.toml --set model.luna.memory_len=0");
   EXPECT_NE(bad_value.code, 0);
   EXPECT_NE(bad_value.output.find("model.luna.memory_len"), std::string::npos) << bad_value.output;
 }
 
 TEST_F(Cli, BadInputsGiveClearErrors) {
-  auto missing = run(lunar() + " eval --checkpoint " + (dir_ / "nope.pt").string());
+  auto missing = run_command(lunar_cli() + " eval --checkpoint " + (dir_ / "nope.pt").string());
   EXPECT_NE(missing.code, 0);
   EXPECT_NE(missing.output.find("nope.pt"), std::string::npos) << missing.output;
 
   const auto garbage = dir_ / "garbage.pt";
   std::ofstream(garbage) << "not a checkpoint";
-  auto corrupt = run(lunar() + " eval --checkpoint " + garbage.string());
+  auto corrupt = run_command(lunar_cli() + " eval --checkpoint " + garbage.string());
   EXPECT_NE(corrupt.code, 0);
   EXPECT_NE(corrupt.output.find("garbage.pt"), std::string::npos) << corrupt.output;
 }

@@ -35,9 +35,22 @@ class AutocastGuard {
   bool changed_;
 };
 
+// LibTorch 2.3 made c10::Allocator::copy_data pure virtual; allocators that wrap another one
+// put this macro in their class body.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define LUNAR_ALLOCATOR_COPY_DATA                                                 \
+  void copy_data(void* dest, const void* src, std::size_t count) const override { \
+    default_copy_data(dest, src, count);                                          \
+  }
+#else
+#define LUNAR_ALLOCATOR_COPY_DATA
+#endif
+
 // Peak memory allocated on `device` since the last reset, in bytes (CUDA only; 0 elsewhere).
 int64_t cuda_peak_memory(const at::Device& device);
 void cuda_reset_peak_memory(const at::Device& device);
+// Free memory on a CUDA device in bytes (0 for other devices).
+int64_t cuda_free_memory(const at::Device& device);
 bool cuda_available();
 
 }  // namespace lunar::compat

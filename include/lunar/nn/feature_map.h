@@ -4,7 +4,6 @@
 #pragma once
 
 #include <torch/nn/cloneable.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/pimpl.h>
 
 #include <string>
@@ -36,7 +35,6 @@ class FeatureMapImpl : public torch::nn::Cloneable<FeatureMapImpl> {
   std::vector<at::Tensor> gates;       // W_g per layer [H, Dh, Dh] (full-rank gates)
   std::vector<at::Tensor> gates_down;  // low-rank gate factors [H, Dh, r] (gated3)
   std::vector<at::Tensor> gates_up;    // [H, r, Dh]
-  torch::nn::Dropout dropout{nullptr};
 };
 TORCH_MODULE(FeatureMap);
 

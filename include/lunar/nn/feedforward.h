@@ -2,7 +2,6 @@
 #pragma once
 
 #include <torch/nn/cloneable.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
@@ -23,7 +22,6 @@ class FeedForwardImpl : public torch::nn::Cloneable<FeedForwardImpl> {
 
   FeedForwardOptions options;
   torch::nn::Linear input{nullptr}, output{nullptr};
-  torch::nn::Dropout dropout{nullptr};
 };
 TORCH_MODULE(FeedForward);
 

@@ -54,6 +54,7 @@ struct RuntimeConfig {
   std::string device = "cpu";      // cpu | cuda | cuda:N | auto (cuda when available, else cpu)
   int64_t threads = 0;             // CPU intra-op threads; 0 = all cores
   std::string precision = "fp32";  // fp32 | bf16 (autocast, as the research ran on GPU)
+  int64_t dist_timeout_s = 300;    // distributed runs: rendezvous and collective timeout
 };
 
 // `[diag]`: memory-collapse diagnostics (design.md §4).

@@ -5,16 +5,21 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "lunar/data/task_config.h"
 #include "lunar/train/config.h"
+#include "lunar/train/synchronizer.h"
 
 namespace lunar::train {
 
 struct RunOptions {
   bool resume = false;    // continue from <run_dir>/checkpoints/last.pt
   bool terminal = false;  // progress as an updating line (stderr is a terminal)
+  // Set when this process is one rank of a data-parallel group (lunar::dist); only rank 0
+  // writes the run directory.
+  std::shared_ptr<GradientSynchronizer> sync;
 };
 
 struct RunSummary {

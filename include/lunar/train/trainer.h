@@ -14,6 +14,7 @@
 #include "lunar/train/checkpoint.h"
 #include "lunar/train/config.h"
 #include "lunar/train/evaluate.h"
+#include "lunar/train/synchronizer.h"
 
 namespace lunar::train {
 
@@ -57,8 +58,12 @@ struct CheckpointPaths {
 
 class Trainer {
  public:
+  // With a synchronizer, this process is one rank of a data-parallel group: it takes its
+  // shard of every global batch, gradients are averaged across ranks before the optimizer step,
+  // metrics are summed, and only rank 0 writes checkpoints.
   Trainer(const RunConfig& config, models::LunarModel model, const data::TaskData& task,
-          at::Device device, CheckpointPaths paths, std::string config_toml);
+          at::Device device, CheckpointPaths paths, std::string config_toml,
+          std::shared_ptr<GradientSynchronizer> sync = nullptr);
 
   void add_callback(std::shared_ptr<TrainerCallback> callback);
   // Restores model, optimizer, RNG, data position and counters from a checkpoint.
@@ -71,6 +76,7 @@ class Trainer {
  private:
   void save(const std::filesystem::path& path);
   void evaluate_and_checkpoint(TrainOutcome& outcome);
+  bool stop_requested_anywhere();
 
   RunConfig config_;
   models::LunarModel model_;
@@ -82,6 +88,7 @@ class Trainer {
   std::unique_ptr<data::BatchLoader> loader_;
   TrainingState state_;
   std::vector<std::shared_ptr<TrainerCallback>> callbacks_;
+  std::shared_ptr<GradientSynchronizer> sync_;
 };
 
 // Builds the optimizer named by `optim` over all parameters (weight decay on all of them).

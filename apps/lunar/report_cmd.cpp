@@ -1,0 +1,129 @@
+// `lunar report`: results tables, statistics and the HTML report of a folder of runs.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "commands.h"
+#include "lunar/core/atomic_file.h"
+#include "lunar/core/error.h"
+#include "lunar/models/registry.h"
+#include "lunar/report/aggregate.h"
+#include "lunar/report/html.h"
+#include "lunar/report/run_data.h"
+#include "lunar/report/study_stats.h"
+
+namespace lunar::cli {
+
+namespace {
+namespace fs = std::filesystem;
+
+struct ReportOptions {
+  std::string runs;
+  std::string out;
+  std::string table;
+  std::string title = "lunar study report";
+  bool stats = false;
+};
+
+std::string markdown_tables(const report::ResultTable& table) {
+  return "Test accuracy (%) at the best validation checkpoint, mean ± std over seeds\n\n" +
+         report::to_markdown(table, report::Metric::kBest) +
+         "\nTest accuracy (%) at the last step\n\n" +
+         report::to_markdown(table, report::Metric::kLast);
+}
+
+std::string p_text(double p) {
+  if (!std::isfinite(p)) return "–";
+  return p < 0.001 ? fmt::format("{:.1e}", p) : fmt::format("{:.4f}", p);
+}
+
+std::string statistics_text(const report::StudyStatistics& statistics) {
+  std::string out;
+  for (const auto& study : statistics.friedman) {
+    out += fmt::format(
+        "Friedman {} ({} blocks): chi2 = {:.3f}, p = {}; Iman-Davenport F = {:.3f}, "
+        "p = {}; average ranks",
+        study.title, study.blocks, study.friedman.chi_square,
+        p_text(study.friedman.chi_square_p_value), study.friedman.iman_davenport_f,
+        p_text(study.friedman.iman_davenport_p_value));
+    for (size_t i = 0; i < study.names.size(); ++i) {
+      out += fmt::format(" {} {:.2f}", study.names[i], study.friedman.average_ranks[i]);
+    }
+    out += "\n  Holm-adjusted post-hoc p:";
+    for (size_t i = 0; i < study.names.size(); ++i) {
+      for (size_t j = i + 1; j < study.names.size(); ++j) {
+        out += fmt::format(" {} vs {} {};", study.names[i], study.names[j],
+                           p_text(study.holm.values[i][j]));
+      }
+    }
+    out += "\n";
+  }
+  for (const auto& study : statistics.wilcoxon) {
+    out += fmt::format("Wilcoxon one-sided {}:", study.title);
+    for (size_t i = 0; i < study.names.size(); ++i) {
+      for (size_t j = 0; j < study.names.size(); ++j) {
+        if (i == j) continue;
+        out += fmt::format(" {} > {} p = {} (n={});", study.names[i], study.names[j],
+                           p_text(study.p[i][j]), study.pairs[i][j]);
+      }
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+void run_report(const ReportOptions& options) {
+  check(options.table.empty() || options.table == "md" || options.table == "csv",
+        "[report] --table: expected md or csv, got '{}'", options.table);
+  const auto runs = report::load_runs(options.runs);
+  const auto table = report::aggregate(runs, [](const std::string& architecture) {
+    return models::find_architecture(architecture).has_memory;
+  });
+  check(!table.cells.empty(),
+        "[report] expected finished runs (with summary.json) under '{}', "
+        "got {} unfinished",
+        options.runs, table.unfinished.size());
+  const auto statistics = report::study_statistics(table);
+  if (options.table == "md") fmt::print("{}", markdown_tables(table));
+  if (options.table == "csv") fmt::print("{}", report::to_csv(table));
+  if (options.stats) fmt::print("{}", statistics_text(statistics));
+  if (!options.out.empty()) {
+    const fs::path out = options.out;
+    report::ReportInput input;
+    input.title = options.title;
+    input.source = fs::absolute(options.runs).lexically_normal().string();
+    input.table = &table;
+    input.statistics = &statistics;
+    if (out.has_parent_path()) fs::create_directories(out.parent_path());
+    write_atomically(out, report::build_html(input));
+    auto stem = out;
+    write_atomically(stem.replace_extension(".md"),
+                     markdown_tables(table) + "\n" + statistics_text(statistics));
+    write_atomically(stem.replace_extension(".csv"), report::to_csv(table));
+    fmt::print("lunar report: {} runs ({} unfinished) -> {} (+ {} and {})\n", runs.size(),
+               table.unfinished.size(), out.string(), out.stem().string() + ".md",
+               out.stem().string() + ".csv");
+  }
+  if (options.table.empty() && options.out.empty() && !options.stats) {
+    fmt::print("{}\n{}", markdown_tables(table), statistics_text(statistics));
+  }
+}
+}  // namespace
+
+void register_report(CLI::App& app) {
+  auto options = std::make_shared<ReportOptions>();
+  auto* cmd = app.add_subcommand("report", "Tables, statistics and an HTML report of a study");
+  cmd->add_option("--runs", options->runs, "folder of run directories (a sweep's --out)")
+      ->required();
+  cmd->add_option("--out", options->out,
+                  "HTML report to write; the tables go beside it as .md and .csv");
+  cmd->add_option("--table", options->table, "print the results table: md | csv");
+  cmd->add_flag("--stats", options->stats, "print the Friedman, Holm and Wilcoxon results");
+  cmd->add_option("--title", options->title, "report title")->capture_default_str();
+  cmd->callback([options] { run_report(*options); });
+}
+
+}  // namespace lunar::cli

@@ -1,0 +1,259 @@
+// `lunar sweep`: runs every combination of a grid file as `lunar train` subprocesses, N at a time,
+// skipping finished runs and resuming killed ones; or prints their commands for a scheduler.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "commands.h"
+#include "lunar/core/atomic_file.h"
+#include "lunar/core/error.h"
+#include "lunar/models/registry.h"
+#include "lunar/report/grid.h"
+#include "lunar/train/config.h"
+
+extern char** environ;
+
+namespace lunar::cli {
+
+namespace {
+namespace fs = std::filesystem;
+
+struct SweepOptions {
+  std::string grid;
+  std::string out = "runs/sweep";
+  int jobs = 1;
+  int threads_per_job = 0;
+  bool emit_commands = false;
+  bool dry_run = false;
+};
+
+enum class State { kNew, kResume, kDone };
+
+struct Planned {
+  report::GridRun run;
+  fs::path dir;
+  State state = State::kNew;
+  std::string status;  // pending | running | done | failed | skipped
+  double seconds = 0.0;
+};
+
+std::vector<std::string> assignments(const report::GridRun& run) {
+  std::vector<std::string> out;
+  for (const auto& s : run.overrides) out.push_back(s.key + "=" + s.value);
+  return out;
+}
+
+// Expands the grid, checks every run's configuration as `lunar train` would, and leaves out the
+// memory size of models without memory (their runs would otherwise repeat).
+std::vector<report::GridRun> plan_runs(const fs::path& grid_file) {
+  std::set<std::string> keys;
+  for (const auto& key : train::describe_keys()) keys.insert(key.key);
+  const auto grid =
+      report::load_grid(grid_file, [&keys](const std::string& key) { return keys.count(key) > 0; });
+  std::map<std::string, bool> memoryless;
+  for (const auto& run : report::expand_grid(grid)) {
+    try {
+      auto config = train::load_config(run.config);
+      train::apply_overrides(config, assignments(run));
+      memoryless[run.name] = !models::find_architecture(config.model.architecture).has_memory;
+    } catch (const Error& error) {
+      throw Error(
+          fmt::format("[sweep] {}: run '{}': {}", grid_file.string(), run.name, error.what()));
+    }
+  }
+  return report::drop_setting(report::expand_grid(grid), "model.luna.memory_len",
+                              [&](const report::GridRun& run) { return memoryless.at(run.name); });
+}
+
+std::string command_line(const std::vector<std::string>& args) {
+  std::string line;
+  for (const auto& arg : args) line += (line.empty() ? "" : " ") + report::shell_quote(arg);
+  return line;
+}
+
+void write_manifest(const SweepOptions& options, const std::vector<Planned>& runs,
+                    const std::string& executable) {
+  nlohmann::ordered_json manifest;
+  manifest["grid"] = fs::absolute(options.grid).lexically_normal().string();
+  manifest["out"] = fs::absolute(options.out).lexically_normal().string();
+  manifest["jobs"] = options.jobs;
+  manifest["runs"] = nlohmann::ordered_json::array();
+  for (const auto& p : runs) {
+    nlohmann::ordered_json settings = nlohmann::ordered_json::object();
+    for (const auto& s : p.run.settings) settings[s.key] = s.value;
+    nlohmann::ordered_json overrides = nlohmann::ordered_json::object();
+    for (const auto& s : p.run.overrides) overrides[s.key] = s.value;
+    manifest["runs"].push_back(
+        {{"name", p.run.name},
+         {"config", p.run.config.string()},
+         {"settings", settings},
+         {"overrides", overrides},
+         {"run_dir", p.dir.string()},
+         {"log", (p.dir / "train.log").string()},
+         {"status", p.status},
+         {"seconds", p.seconds},
+         {"command", command_line(report::train_arguments(executable, p.run, p.dir, false,
+                                                          options.threads_per_job))}});
+  }
+  write_atomically(fs::path(options.out) / "sweep.json", manifest.dump(2) + "\n");
+}
+
+State state_of(const fs::path& dir) {
+  if (fs::exists(dir / "summary.json")) return State::kDone;
+  if (fs::exists(dir / "checkpoints" / "last.pt")) return State::kResume;
+  return State::kNew;
+}
+
+pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  std::vector<char*> argv;
+  for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  check(rc == 0, "[sweep] expected to start '{}', got error {}", args[0], rc);
+  return pid;
+}
+
+void run_sweep(SweepOptions options) {
+  check(options.jobs >= 1, "[sweep] --jobs: expected a positive number, got {}", options.jobs);
+  check(options.threads_per_job >= 0, "[sweep] --threads-per-job: expected >= 0, got {}",
+        options.threads_per_job);
+  const std::string executable = fs::read_symlink("/proc/self/exe").string();
+  const auto runs = plan_runs(options.grid);
+  const fs::path out = options.out;
+
+  if (options.emit_commands) {
+    for (const auto& run : runs) {
+      fmt::print("{}\n", command_line(report::train_arguments(executable, run, out / run.name,
+                                                              false, options.threads_per_job)));
+    }
+    return;
+  }
+  if (options.threads_per_job == 0) {
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    options.threads_per_job = std::max(1, cores / options.jobs);
+  }
+  std::vector<Planned> planned;
+  int counts[3] = {0, 0, 0};
+  for (const auto& run : runs) {
+    Planned p{run, out / run.name, state_of(out / run.name), "pending", 0.0};
+    if (p.state == State::kDone) p.status = "skipped";
+    ++counts[static_cast<int>(p.state)];
+    planned.push_back(p);
+  }
+  fmt::print(
+      "lunar sweep: {} runs in {} ({} to run, {} to resume, {} finished), {} at a time, "
+      "{} thread(s) each\n",
+      planned.size(), out.string(), counts[0], counts[1], counts[2], options.jobs,
+      options.threads_per_job);
+  if (options.dry_run) {
+    const char* names[] = {"run", "resume", "skip"};
+    for (const auto& p : planned) {
+      fmt::print("{:<7} {}\n", names[static_cast<int>(p.state)], p.run.name);
+    }
+    return;
+  }
+  fs::create_directories(out);
+  write_manifest(options, planned, executable);
+
+  std::map<pid_t, std::pair<size_t, std::chrono::steady_clock::time_point>> active;
+  size_t next = 0;
+  int finished = 0;
+  const int total = counts[0] + counts[1];
+  std::vector<std::string> failures;
+  auto launch = [&](size_t i) {
+    auto& p = planned[i];
+    fs::create_directories(p.dir);
+    const auto args = report::train_arguments(executable, p.run, p.dir, p.state == State::kResume,
+                                              options.threads_per_job);
+    active[spawn(args, p.dir / "train.log")] = {i, std::chrono::steady_clock::now()};
+    p.status = "running";
+    fmt::print("{} {}\n", p.state == State::kResume ? "resuming" : "started ", p.run.name);
+    std::fflush(stdout);
+  };
+  while (true) {
+    while (active.size() < static_cast<size_t>(options.jobs) && next < planned.size()) {
+      if (planned[next].state != State::kDone) launch(next);
+      ++next;
+    }
+    if (active.empty()) break;
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      throw Error(fmt::format("[sweep] waitpid failed with error {}", errno));
+    }
+    const auto found = active.find(pid);
+    if (found == active.end()) continue;
+    auto& p = planned[found->second.first];
+    p.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - found->second.second)
+            .count();
+    active.erase(found);
+    ++finished;
+    const bool ok =
+        WIFEXITED(status) && WEXITSTATUS(status) == 0 && fs::exists(p.dir / "summary.json");
+    p.status = ok ? "done" : "failed";
+    if (ok) {
+      fmt::print("[{}/{}] done    {} ({:.0f} s)\n", finished, total, p.run.name, p.seconds);
+    } else {
+      const auto why = WIFEXITED(status)
+                           ? fmt::format("exit status {}", WEXITSTATUS(status))
+                           : fmt::format("signal {}", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+      failures.push_back(
+          fmt::format("{} ({}; log {})", p.run.name, why, (p.dir / "train.log").string()));
+      fmt::print("[{}/{}] FAILED  {} ({}; log {})\n", finished, total, p.run.name, why,
+                 (p.dir / "train.log").string());
+    }
+    std::fflush(stdout);
+    write_manifest(options, planned, executable);
+  }
+  write_manifest(options, planned, executable);
+  if (!failures.empty()) {
+    std::string list;
+    for (const auto& f : failures) list += "\n  " + f;
+    throw Error(fmt::format("[sweep] {} of {} runs failed:{}", failures.size(), total, list));
+  }
+  fmt::print("lunar sweep: all {} runs finished; manifest {}\n", planned.size(),
+             (out / "sweep.json").string());
+}
+}  // namespace
+
+void register_sweep(CLI::App& app) {
+  auto options = std::make_shared<SweepOptions>();
+  auto* cmd = app.add_subcommand("sweep", "Run a grid of training runs (a study) from a grid file");
+  cmd->add_option("--grid", options->grid, "grid file (configs/studies/...)")->required();
+  cmd->add_option("--out", options->out, "folder for the run directories and sweep.json")
+      ->capture_default_str();
+  cmd->add_option("-j,--jobs", options->jobs, "runs at once")->capture_default_str();
+  cmd->add_option("--threads-per-job", options->threads_per_job,
+                  "CPU threads per run; 0 = cores / jobs")
+      ->capture_default_str();
+  cmd->add_flag("--emit-commands", options->emit_commands,
+                "print one `lunar train` command per run (e.g. for a Slurm array) and run nothing");
+  cmd->add_flag("--dry-run", options->dry_run, "print what would run, resume or be skipped");
+  cmd->callback([options] { run_sweep(*options); });
+}
+
+}  // namespace lunar::cli

@@ -1,0 +1,41 @@
+// Inline SVG figures for the HTML report: line charts with a band per series (mean ± std over
+// seeds) and p-value heatmaps.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace lunar::report {
+
+struct Series {
+  std::string label;
+  std::vector<double> x;
+  std::vector<double> y;
+  std::vector<double> spread;  // band y ± spread; empty for no band
+};
+
+struct LineChart {
+  std::string title;
+  std::string x_label;
+  std::string y_label;
+  std::vector<Series> series;
+  int width = 520;
+  int height = 300;
+};
+
+// An <svg> element: axes with ticks, one coloured line (and translucent band) per series, a
+// legend. A chart with no points says so in its body.
+std::string line_chart_svg(const LineChart& chart);
+
+// A square matrix of p-values in [0, 1] (NaN drawn grey as "–"), coloured on a log scale from
+// dark (p <= 0.001) to white (p = 1), with each value written in its cell; values <= 0.05 bold.
+std::string p_value_heatmap_svg(const std::string& title, const std::vector<std::string>& names,
+                                const std::vector<std::vector<double>>& p);
+
+// Escapes &, <, >, " and ' for HTML text and attributes.
+std::string escape_html(const std::string& text);
+
+// The colour of series `index` (a fixed palette of 10, then repeating).
+std::string series_colour(size_t index);
+
+}  // namespace lunar::report

@@ -1,0 +1,266 @@
+// Assembling the HTML report from tables, statistics and figures.
+#include "lunar/report/html.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "lunar/report/svg.h"
+
+namespace lunar::report {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kStyle = R"(body{font-family:sans-serif;margin:24px;color:#222;max-width:1200px}
+h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}
+h3{font-size:15px}table{border-collapse:collapse;margin:8px 0}
+td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}
+td:first-child,th:first-child{text-align:left}.figs{display:flex;flex-wrap:wrap;gap:12px}
+.note{color:#666;font-size:13px}figure{margin:0}figcaption{font-size:12px;color:#444}
+img.heat{max-width:380px;border:1px solid #ddd})";
+
+std::string results_table(const ResultTable& table, Metric metric) {
+  std::string html = "<table><tr><th>model</th>";
+  for (const auto& task : table.tasks) html += "<th>" + escape_html(task) + "</th>";
+  html += "</tr>\n";
+  for (const auto& model : table.models) {
+    html += "<tr><td>" + escape_html(model.label()) + "</td>";
+    for (const auto& task : table.tasks) {
+      const Cell* cell = table.cell(model, task);
+      if (!cell) {
+        html += "<td>–</td>";
+        continue;
+      }
+      const auto& by_seed = metric == Metric::kBest ? cell->best_by_seed : cell->last_by_seed;
+      std::vector<double> values;
+      for (const auto& entry : by_seed) values.push_back(100.0 * entry.second);
+      html += fmt::format("<td>{} <span class=\"note\">(n={})</span></td>",
+                          escape_html(stats::format_mean_std(stats::summarize(values), 2)),
+                          values.size());
+    }
+    html += "</tr>\n";
+  }
+  return html + "</table>\n";
+}
+
+std::string p_text(double p) {
+  return p < 0.001 ? fmt::format("{:.1e}", p) : fmt::format("{:.4f}", p);
+}
+
+std::string statistics_section(const StudyStatistics& statistics) {
+  std::string html = "<h2>Statistics</h2>\n";
+  if (statistics.friedman.empty() && statistics.wilcoxon.empty()) {
+    return html + "<p class=\"note\">Not enough settings or seeds for a test.</p>\n";
+  }
+  html +=
+      "<p class=\"note\">Test accuracy at the best validation checkpoint; a block is one task and "
+      "seed. Friedman with Holm-corrected post-hoc comparisons (García &amp; Herrera 2008); "
+      "heatmaps show adjusted p-values. Wilcoxon: one-sided signed-rank p-value that the row "
+      "beats the column over paired seeds.</p>\n";
+  if (!statistics.friedman.empty()) {
+    html +=
+        "<table><tr><th>comparison</th><th>blocks</th><th>average ranks</th><th>χ²</th>"
+        "<th>p (χ²)</th><th>Iman–Davenport F</th><th>p (F)</th></tr>\n";
+    for (const auto& study : statistics.friedman) {
+      std::string ranks;
+      for (size_t i = 0; i < study.names.size(); ++i) {
+        ranks += fmt::format("{}{} {:.2f}", i ? ", " : "", study.names[i],
+                             study.friedman.average_ranks[i]);
+      }
+      html += fmt::format(
+          "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.3f}</td><td>{}</td><td>{:.3f}</td>"
+          "<td>{}</td></tr>\n",
+          escape_html(study.title), study.blocks, escape_html(ranks), study.friedman.chi_square,
+          p_text(study.friedman.chi_square_p_value), study.friedman.iman_davenport_f,
+          p_text(study.friedman.iman_davenport_p_value));
+    }
+    html += "</table>\n<div class=\"figs\">\n";
+    for (const auto& study : statistics.friedman) {
+      html += p_value_heatmap_svg(study.title + " (Holm)", study.holm.names, study.holm.values);
+    }
+    html += "</div>\n";
+  }
+  if (!statistics.wilcoxon.empty()) {
+    html += "<h3>One-sided Wilcoxon signed-rank (row &gt; column)</h3>\n<div class=\"figs\">\n";
+    for (const auto& study : statistics.wilcoxon) {
+      html += p_value_heatmap_svg(study.title, study.names, study.p);
+    }
+    html += "</div>\n";
+  }
+  return html;
+}
+
+// All finished runs of one task, grouped by model, in table order.
+std::vector<std::pair<ModelKey, std::vector<const RunData*>>> task_groups(const ResultTable& table,
+                                                                          const std::string& task) {
+  std::vector<std::pair<ModelKey, std::vector<const RunData*>>> groups;
+  for (const auto& model : table.models) {
+    if (const Cell* cell = table.cell(model, task)) groups.push_back({model, cell->runs});
+  }
+  return groups;
+}
+
+LineChart curve_chart(const ResultTable& table, const std::string& task, const std::string& split,
+                      const std::string& value, const std::string& title,
+                      const std::string& y_label, bool memory_only) {
+  LineChart chart;
+  chart.title = title;
+  chart.x_label = "step";
+  chart.y_label = y_label;
+  for (const auto& [model, runs] : task_groups(table, task)) {
+    if (memory_only && model.memory_len == 0) continue;
+    const auto curve = mean_curve(runs, split, value);
+    Series series;
+    series.label = model.label();
+    for (size_t i = 0; i < curve.steps.size(); ++i) {
+      series.x.push_back(static_cast<double>(curve.steps[i]));
+      series.y.push_back(curve.mean[i]);
+      series.spread.push_back(curve.stddev[i]);
+    }
+    chart.series.push_back(series);
+  }
+  return chart;
+}
+
+// The name of the last block's metrics in a run ("block1"), or "" without diagnostics.
+std::string last_block(const ResultTable& table) {
+  int last = -1;
+  for (const auto& entry : table.cells) {
+    for (const auto* run : entry.second.runs) {
+      for (const auto& point : run->metrics) {
+        if (point.split != "diag") continue;
+        for (const auto& value : point.values) {
+          int index = -1;
+          if (std::sscanf(value.first.c_str(), "block%d.", &index) == 1) {
+            last = std::max(last, index);
+          }
+        }
+      }
+    }
+  }
+  return last < 0 ? "" : fmt::format("block{}", last);
+}
+
+std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+std::string heatmap_section(const ResultTable& table) {
+  std::string html;
+  for (const auto& task : table.tasks) {
+    for (const auto& [model, runs] : task_groups(table, task)) {
+      if (runs.empty() || runs.front()->heatmaps.empty()) continue;
+      const RunData& run = *runs.front();  // the lowest seed
+      std::vector<fs::path> memory, gradient;
+      for (const auto& path : run.heatmaps) {
+        const auto name = path.filename().string();
+        (name.rfind("memory_grad_", 0) == 0 ? gradient : memory).push_back(path);
+      }
+      std::vector<fs::path> shown;
+      if (!memory.empty()) shown.push_back(memory.front());
+      if (memory.size() > 1) shown.push_back(memory.back());
+      if (!gradient.empty()) shown.push_back(gradient.back());
+      html += fmt::format("<h3>{} on {} (seed {})</h3>\n<div class=\"figs\">\n",
+                          escape_html(model.label()), escape_html(task), run.seed);
+      for (const auto& path : shown) {
+        html += fmt::format(
+            "<figure><img class=\"heat\" alt=\"{0}\" src=\"data:image/png;base64,{1}\">"
+            "<figcaption>{0}</figcaption></figure>\n",
+            escape_html(path.filename().string()), base64(read_bytes(path)));
+      }
+      html += "</div>\n";
+    }
+  }
+  return html;
+}
+
+}  // namespace
+
+std::string base64(const std::string& bytes) {
+  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t chunk = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) chunk |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) chunk |= static_cast<uint8_t>(bytes[i + 2]);
+    out += alphabet[(chunk >> 18) & 63];
+    out += alphabet[(chunk >> 12) & 63];
+    out += i + 1 < bytes.size() ? alphabet[(chunk >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? alphabet[chunk & 63] : '=';
+  }
+  return out;
+}
+
+std::string build_html(const ReportInput& input) {
+  const ResultTable& table = *input.table;
+  int finished = 0;
+  for (const auto& entry : table.cells) finished += static_cast<int>(entry.second.runs.size());
+  std::string html = fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}</title>\n"
+      "<style>{1}</style></head><body>\n<h1>{0}</h1>\n<p class=\"note\">Runs: {2} ({3} finished, "
+      "{4} unfinished).</p>\n",
+      escape_html(input.title), kStyle, escape_html(input.source), finished,
+      table.unfinished.size());
+  if (!table.unfinished.empty()) {
+    html += "<p class=\"note\">Unfinished (left out): ";
+    for (size_t i = 0; i < table.unfinished.size(); ++i) {
+      html += (i ? ", " : "") + escape_html(table.unfinished[i]->dir.filename().string());
+    }
+    html += "</p>\n";
+  }
+  html += "<h2>Test accuracy (%) at the best validation checkpoint, mean ± std over seeds</h2>\n";
+  html += results_table(table, Metric::kBest);
+  html += "<h2>Test accuracy (%) at the last step</h2>\n" + results_table(table, Metric::kLast);
+  if (input.statistics) html += statistics_section(*input.statistics);
+
+  html += "<h2>Learning curves (mean and ± std band over seeds)</h2>\n";
+  for (const auto& task : table.tasks) {
+    html += "<div class=\"figs\">\n";
+    html += line_chart_svg(curve_chart(table, task, "val", "accuracy",
+                                       task + ": validation accuracy", "accuracy", false));
+    html += line_chart_svg(
+        curve_chart(table, task, "train", "loss", task + ": training loss", "loss", false));
+    html += "</div>\n";
+  }
+  const auto block = last_block(table);
+  if (!block.empty()) {
+    html +=
+        "<h2>Memory collapse (mean and ± std band over seeds)</h2>\n<p class=\"note\">Mean "
+        "off-diagonal cosine similarity of memory rows and effective rank, for the initial "
+        "memory P and the last block's output memory (" +
+        block + ").</p>\n";
+    for (const auto& task : table.tasks) {
+      html += "<div class=\"figs\">\n";
+      html += line_chart_svg(curve_chart(table, task, "diag", "initial.mean_cosine",
+                                         task + ": P mean cosine", "cosine", true));
+      html += line_chart_svg(curve_chart(table, task, "diag", "initial.effective_rank",
+                                         task + ": P effective rank", "rank", true));
+      html +=
+          line_chart_svg(curve_chart(table, task, "diag", block + ".mean_cosine",
+                                     task + ": " + block + " memory mean cosine", "cosine", true));
+      html +=
+          line_chart_svg(curve_chart(table, task, "diag", block + ".effective_rank",
+                                     task + ": " + block + " memory effective rank", "rank", true));
+      html += "</div>\n";
+    }
+  }
+  const auto heatmaps = heatmap_section(table);
+  if (!heatmaps.empty()) {
+    html += "<h2>Memory heatmaps (P at the first and last logged step, and its gradient)</h2>\n" +
+            heatmaps;
+  }
+  return html + "</body></html>\n";
+}
+
+}  // namespace lunar::report

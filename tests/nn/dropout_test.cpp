@@ -1,0 +1,76 @@
+// The fast CPU dropout against the semantics of the reference at::dropout.
+#include <gtest/gtest.h>
+
+#include "lunar/nn/dropout.h"
+#include "support/expectations.h"
+#include "support/tensor_compare.h"
+
+namespace lunar::nn {
+namespace {
+
+TEST(Dropout, KeepsTheExpectedFractionAndScalesByIt) {
+  at::manual_seed(3);
+  const int64_t n = 1 << 20;
+  for (double p : {0.1, 0.5}) {
+    const auto x = at::ones({n / 256, 256});
+    const auto y = fast_dropout(x, p, true);
+    const double keep = 1.0 - std::round(p * 32768) / 32768;
+    const auto kept = y.ne(0);
+    // Binomial standard deviation of the kept fraction is below 5e-4 here; allow 5 of them.
+    EXPECT_NEAR(kept.to(at::kDouble).mean().item<double>(), keep, 2.5e-3) << p;
+    // Kept elements carry x / keep exactly, as at::dropout's x / (1 − p).
+    EXPECT_TRUE(at::allclose(y.masked_select(kept), at::full({1}, 1.0 / keep), 0, 1e-6));
+  }
+}
+
+TEST(Dropout, MatchesTheReferenceInMeanAndVarianceOfTheOutput) {
+  at::manual_seed(4);
+  const auto x = at::randn({512, 512});
+  const auto fast = fast_dropout(x, 0.1, true);
+  const auto reference = at::dropout(x, 0.1, true);
+  EXPECT_NEAR(fast.mean().item<double>(), reference.mean().item<double>(), 0.01);
+  EXPECT_NEAR(fast.var().item<double>() / reference.var().item<double>(), 1.0, 0.02);
+}
+
+TEST(Dropout, MaskBitsAreUnbiasedPerLane) {
+  // Each 64-bit draw feeds four elements; every lane must see the same keep rate.
+  at::manual_seed(5);
+  const auto mask = dropout_keep_mask({1 << 20}, 0.5, at::TensorOptions()).view({-1, 4});
+  const auto per_lane = mask.to(at::kDouble).mean(0);
+  for (int lane = 0; lane < 4; ++lane) EXPECT_NEAR(per_lane[lane].item<double>(), 0.5, 4e-3);
+  // Neighbouring lanes are independent: P(both kept) = 1/4.
+  const auto both = mask.select(1, 0).logical_and(mask.select(1, 1)).to(at::kDouble).mean();
+  EXPECT_NEAR(both.item<double>(), 0.25, 3e-3);
+}
+
+TEST(Dropout, GradientIsTheScaledMask) {
+  at::manual_seed(6);
+  const auto x = at::randn({64, 32}).requires_grad_();
+  const auto y = fast_dropout(x, 0.25, true);
+  y.sum().backward();
+  // d(sum y)/dx = scale where kept, 0 where dropped: exactly y / x.
+  EXPECT_TENSORS_CLOSE(x.grad(), (y / x).detach(), 1e-6, 1e-6);
+}
+
+TEST(Dropout, SeedReproducesTheMask) {
+  const auto x = at::randn({40, 40});
+  at::manual_seed(7);
+  const auto a = fast_dropout(x, 0.3, true);
+  at::manual_seed(7);
+  const auto b = fast_dropout(x, 0.3, true);
+  EXPECT_TRUE(a.equal(b));
+}
+
+TEST(Dropout, IsTheIdentityOutsideTrainingOrAtZero) {
+  const auto x = at::randn({8, 8});
+  EXPECT_TRUE(fast_dropout(x, 0.5, false).equal(x));
+  EXPECT_TRUE(fast_dropout(x, 0.0, true).equal(x));
+  const auto odd = at::ones({7});  // not a multiple of 4: the reference path, same semantics
+  const auto y = fast_dropout(odd, 0.5, true);
+  EXPECT_TRUE(y.eq(0).logical_or(y.eq(2)).all().item<bool>());
+  lunar::testing::expect_error([] { dropout_keep_mask({8}, 1.0, at::TensorOptions()); },
+                               "0 <= p < 1");
+}
+
+}  // namespace
+}  // namespace lunar::nn

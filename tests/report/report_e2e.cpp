@@ -1,0 +1,214 @@
+// A tiny study end to end: `lunar sweep` runs 2 models x 2 seeds on a generated ListOps, a second
+// invocation skips everything, a run without summary is resumed, a failing run is reported
+// without stopping the others, `lunar report` writes the HTML, and headless Chromium renders it
+// without console errors.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "support/process.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using lunar::testing::run_command;
+using Result = lunar::testing::CommandResult;
+
+std::string lunar() { return LUNAR_BINARY; }
+
+std::string read(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+class Study : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / "lunar_report_e2e";
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    const auto generated =
+        run_command(lunar() + " data listops --out " + (dir_ / "data").string() +
+                    " --seed 2 --train 200 --val 48 --test 48 --min-len 20 --max-len 80");
+    ASSERT_EQ(generated.code, 0) << generated.output;
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  static fs::path write_grid(const std::string& name, const std::string& grid_table,
+                             const std::string& task_path) {
+    const auto path = dir_ / name;
+    std::ofstream(path) << "base = \"" LUNAR_SOURCE_DIR "/configs/cpu/listops_convluna.toml\"\n"
+                        << grid_table << "[set]\n"
+                        << "\"task.path\" = \"" << task_path << "\"\n"
+                        << "\"task.max_length\" = 80\n\"model.norm\" = \"\"\n"
+                        << "\"model.luna.memory_len\" = 4\n\"train.steps\" = 6\n"
+                        << "\"train.eval_every\" = 3\n\"train.log_every\" = 3\n"
+                        << "\"diag.heatmap_steps\" = [0, 6]\n";
+    return path;
+  }
+
+  static fs::path dir_;
+};
+fs::path Study::dir_;
+
+TEST_F(Study, SweepSkipResumeReportAndBrowser) {
+  const auto grid = write_grid("grid.toml",
+                               "[grid]\n\"model.architecture\" = [\"luna\", \"convluna\"]\n"
+                               "\"train.seed\" = [0, 1]\n",
+                               (dir_ / "data").string());
+  const auto out = dir_ / "runs";
+  const std::string sweep = lunar() + " sweep --grid " + grid.string() + " --out " + out.string();
+
+  // Commands for a scheduler: one per run, nothing run.
+  const auto emitted = run_command(sweep + " --emit-commands");
+  ASSERT_EQ(emitted.code, 0) << emitted.output;
+  std::istringstream lines(emitted.output);
+  int count = 0;
+  for (std::string line; std::getline(lines, line); ++count) {
+    EXPECT_NE(line.find(" train --config "), std::string::npos) << line;
+    EXPECT_EQ(line.find("--resume"), std::string::npos) << line;
+  }
+  EXPECT_EQ(count, 4);
+  EXPECT_NE(emitted.output.find("--run-dir " + (out / "convluna_seed1").string()),
+            std::string::npos)
+      << emitted.output;
+  EXPECT_FALSE(fs::exists(out));
+
+  const auto first = run_command(sweep + " --jobs 2 --threads-per-job 1");
+  ASSERT_EQ(first.code, 0) << first.output;
+  EXPECT_NE(first.output.find("4 runs in " + out.string() + " (4 to run, 0 to resume, 0 finished)"),
+            std::string::npos)
+      << first.output;
+  for (const char* name : {"luna_seed0", "luna_seed1", "convluna_seed0", "convluna_seed1"}) {
+    EXPECT_TRUE(fs::exists(out / name / "summary.json")) << name;
+    EXPECT_TRUE(fs::exists(out / name / "train.log")) << name;
+  }
+  const auto manifest = nlohmann::json::parse(read(out / "sweep.json"));
+  ASSERT_EQ(manifest["runs"].size(), 4u);
+  for (const auto& entry : manifest["runs"]) EXPECT_EQ(entry["status"], "done") << entry.dump();
+  EXPECT_EQ(manifest["runs"][0]["settings"]["model.architecture"], "luna");
+
+  // Everything finished: the second invocation skips all runs.
+  const auto second = run_command(sweep + " --jobs 2");
+  ASSERT_EQ(second.code, 0) << second.output;
+  EXPECT_NE(second.output.find("(0 to run, 0 to resume, 4 finished)"), std::string::npos)
+      << second.output;
+  EXPECT_EQ(second.output.find("started"), std::string::npos) << second.output;
+
+  // A run killed after its last checkpoint (no summary yet) is resumed, not restarted.
+  fs::remove(out / "luna_seed1" / "summary.json");
+  const auto third = run_command(sweep + " --jobs 2 --threads-per-job 1");
+  ASSERT_EQ(third.code, 0) << third.output;
+  EXPECT_NE(third.output.find("(0 to run, 1 to resume, 3 finished)"), std::string::npos)
+      << third.output;
+  EXPECT_NE(third.output.find("resuming luna_seed1"), std::string::npos) << third.output;
+  EXPECT_TRUE(fs::exists(out / "luna_seed1" / "summary.json"));
+
+  const auto html = out / "report.html";
+  const auto report = run_command(lunar() + " report --runs " + out.string() + " --out " +
+                                  html.string() + " --stats");
+  ASSERT_EQ(report.code, 0) << report.output;
+  EXPECT_NE(report.output.find("Friedman M = 4: models (2 blocks)"), std::string::npos)
+      << report.output;
+  const auto page = read(html);
+  EXPECT_NE(page.find("convluna-4"), std::string::npos);
+  EXPECT_NE(page.find("<svg"), std::string::npos);
+  EXPECT_NE(page.find("data:image/png;base64,"), std::string::npos);
+  EXPECT_NE(read(out / "report.md").find("| luna-4 |"), std::string::npos);
+  EXPECT_NE(read(out / "report.csv").find("convluna-4,listops,2,"), std::string::npos);
+
+  // The page in a real browser: loads without console errors, renders a non-trivial screenshot.
+  const auto chromium = run_command("command -v chromium");
+  ASSERT_EQ(chromium.code, 0)
+      << "chromium is required for this test: install it with `sudo apt-get install -y chromium` "
+         "(scripts/install-deps.sh does)";
+  const auto shot = dir_ / "report.png";
+  const auto browser = run_command(
+      "chromium --headless --disable-gpu --no-sandbox --user-data-dir=" +
+      (dir_ / "chromium-profile").string() +
+      " --enable-logging=stderr --v=0 --window-size=1200,2000 --screenshot=" + shot.string() +
+      " file://" + html.string());
+  ASSERT_EQ(browser.code, 0) << browser.output;
+  EXPECT_EQ(browser.output.find("Uncaught"), std::string::npos) << browser.output;
+  EXPECT_EQ(browser.output.find(":CONSOLE("), std::string::npos) << browser.output;
+  ASSERT_TRUE(fs::exists(shot)) << browser.output;
+  EXPECT_GT(fs::file_size(shot), 20000u);  // a blank 1200 x 2000 page compresses to a few KB
+  EXPECT_EQ(read(shot).substr(1, 3), "PNG");
+}
+
+TEST_F(Study, FailingRunIsReportedWithoutStoppingTheOthers) {
+  // The first run's data does not exist; the second's does.
+  const auto grid = write_grid("failing.toml",
+                               "[grid]\n\"task.path\" = [\"" + (dir_ / "missing").string() +
+                                   "\", \"" + (dir_ / "data").string() + "\"]\n",
+                               "unused");
+  // task.path is both a grid axis and fixed: rejected, naming the key.
+  const auto both = run_command(lunar() + " sweep --grid " + grid.string() + " --dry-run");
+  EXPECT_NE(both.code, 0);
+  EXPECT_NE(both.output.find("'task.path' is both in [set] and in [grid]"), std::string::npos)
+      << both.output;
+
+  std::string text = read(grid);
+  text.erase(text.find("\"task.path\" = \"unused\"\n"),
+             std::string("\"task.path\" = \"unused\"\n").size());
+  std::ofstream(grid) << text;
+  const auto out = dir_ / "failing";
+  const auto result = run_command(lunar() + " sweep --grid " + grid.string() + " --out " +
+                                  out.string() + " --jobs 1 --threads-per-job 1");
+  EXPECT_NE(result.code, 0) << result.output;
+  EXPECT_NE(result.output.find("1 of 2 runs failed"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find(out.string() + "/path-"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("/train.log"), std::string::npos) << result.output;
+  int finished = 0;
+  for (const auto& entry : fs::directory_iterator(out)) {
+    finished += fs::exists(entry.path() / "summary.json") ? 1 : 0;
+  }
+  EXPECT_EQ(finished, 1);
+  const auto manifest = nlohmann::json::parse(read(out / "sweep.json"));
+  EXPECT_EQ(manifest["runs"][0]["status"], "failed");
+  EXPECT_EQ(manifest["runs"][1]["status"], "done");
+}
+
+TEST_F(Study, UnknownGridKeyIsAnErrorNamingFileAndKey) {
+  const auto grid =
+      write_grid("bad.toml", "[grid]\n\"model.memory\" = [1, 8]\n", (dir_ / "data").string());
+  const auto result = run_command(lunar() + " sweep --grid " + grid.string() + " --dry-run");
+  EXPECT_EQ(result.code, 1) << result.output;
+  EXPECT_NE(result.output.find(grid.string() + ":3: model.memory:"), std::string::npos)
+      << result.output;
+}
+
+}  // namespace
+
+namespace {
+// Every shipped study grid expands, with every key known and every base config loading: the
+// research's studies are 3 models x 3 memory sizes x 5 seeds per task, the CPU study 3 x 2 x 5.
+TEST(ShippedStudies, ExpandToTheirRunCounts) {
+  const std::pair<const char*, int> studies[] = {{"cpu_listops", 30}, {"lra_listops", 45},
+                                                 {"lra_text", 45},    {"lra_matching", 45},
+                                                 {"lra_cifar10", 45}, {"lra_all", 180}};
+  for (const auto& [name, count] : studies) {
+    const auto grid =
+        fs::path(LUNAR_SOURCE_DIR) / "configs" / "studies" / (std::string(name) + ".toml");
+    const auto out = fs::temp_directory_path() / "lunar_report_e2e_dry";
+    const auto result = run_command(lunar() + " sweep --grid " + grid.string() +
+                                    " --dry-run --out " + out.string());
+    EXPECT_EQ(result.code, 0) << name << "\n" << result.output;
+    int runs = 0;
+    std::istringstream lines(result.output);
+    for (std::string line; std::getline(lines, line);) runs += line.rfind("run ", 0) == 0;
+    EXPECT_EQ(runs, count) << name;
+    fs::remove_all(out);
+  }
+}
+}  // namespace
