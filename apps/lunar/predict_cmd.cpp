@@ -62,7 +62,7 @@ void run_predict(const PredictOptions& options) {
     for (int64_t row = 0; row < logits.size(0); ++row) {
       std::vector<std::string> numbers;
       for (int64_t c = 0; c < values.size(1); ++c) {
-        numbers.push_back(fmt::format("{:.6g}", values[row][c].item<double>()));
+        numbers.push_back(fmt::format("{:.9g}", values[row][c].item<double>()));
       }
       fmt::print("{}\t{}\n", classes[row].item<int64_t>(), fmt::join(numbers, " "));
     }

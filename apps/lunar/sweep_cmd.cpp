@@ -39,6 +39,7 @@ struct SweepOptions {
   int threads_per_job = 0;
   bool emit_commands = false;
   bool dry_run = false;
+  std::string only;  // run just this one (a scheduler's array task); no shared manifest
 };
 
 enum class State { kNew, kResume, kDone };
@@ -140,15 +141,29 @@ void run_sweep(SweepOptions options) {
   check(options.threads_per_job >= 0, "[sweep] --threads-per-job: expected >= 0, got {}",
         options.threads_per_job);
   const std::string executable = fs::read_symlink("/proc/self/exe").string();
-  const auto runs = plan_runs(options.grid);
+  auto runs = plan_runs(options.grid);
   const fs::path out = options.out;
 
   if (options.emit_commands) {
+    // Each line is this sweep narrowed to one run, so a requeued task skips or resumes it.
+    const auto grid = fs::absolute(options.grid).lexically_normal().string();
+    const auto out_dir = fs::absolute(out).lexically_normal().string();
     for (const auto& run : runs) {
-      fmt::print("{}\n", command_line(report::train_arguments(executable, run, out / run.name,
-                                                              false, options.threads_per_job)));
+      std::vector<std::string> args{executable, "sweep", "--grid", grid,
+                                    "--out",    out_dir, "--only", run.name};
+      if (options.threads_per_job > 0) {
+        args.insert(args.end(), {"--threads-per-job", std::to_string(options.threads_per_job)});
+      }
+      fmt::print("{}\n", command_line(args));
     }
     return;
+  }
+  if (!options.only.empty()) {
+    const auto found = std::find_if(
+        runs.begin(), runs.end(), [&](const report::GridRun& r) { return r.name == options.only; });
+    check(found != runs.end(), "[sweep] --only: {} has no run named '{}' (see --dry-run)",
+          options.grid, options.only);
+    runs = {*found};
   }
   if (options.threads_per_job == 0) {
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -175,7 +190,8 @@ void run_sweep(SweepOptions options) {
     return;
   }
   fs::create_directories(out);
-  write_manifest(options, planned, executable);
+  const bool manifest = options.only.empty();  // array tasks would overwrite each other's
+  if (manifest) write_manifest(options, planned, executable);
 
   std::map<pid_t, std::pair<size_t, std::chrono::steady_clock::time_point>> active;
   size_t next = 0;
@@ -227,16 +243,16 @@ void run_sweep(SweepOptions options) {
                  (p.dir / "train.log").string());
     }
     std::fflush(stdout);
-    write_manifest(options, planned, executable);
+    if (manifest) write_manifest(options, planned, executable);
   }
-  write_manifest(options, planned, executable);
+  if (manifest) write_manifest(options, planned, executable);
   if (!failures.empty()) {
     std::string list;
     for (const auto& f : failures) list += "\n  " + f;
     throw Error(fmt::format("[sweep] {} of {} runs failed:{}", failures.size(), total, list));
   }
-  fmt::print("lunar sweep: all {} runs finished; manifest {}\n", planned.size(),
-             (out / "sweep.json").string());
+  fmt::print("lunar sweep: all {} runs finished{}\n", planned.size(),
+             manifest ? "; manifest " + (out / "sweep.json").string() : "");
 }
 }  // namespace
 
@@ -251,7 +267,10 @@ void register_sweep(CLI::App& app) {
                   "CPU threads per run; 0 = cores / jobs")
       ->capture_default_str();
   cmd->add_flag("--emit-commands", options->emit_commands,
-                "print one `lunar train` command per run (e.g. for a Slurm array) and run nothing");
+                "print one command per run (this sweep with --only NAME, e.g. for a Slurm array) "
+                "and run nothing");
+  cmd->add_option("--only", options->only,
+                  "run only the named run (skipped if finished, resumed if interrupted)");
   cmd->add_flag("--dry-run", options->dry_run, "print what would run, resume or be skipped");
   cmd->callback([options] { run_sweep(*options); });
 }

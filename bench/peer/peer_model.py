@@ -27,8 +27,8 @@ def merge_heads(x):  # [B, H, L, Dh] -> [B, L, H·Dh]
 
 
 def scaled_attention(query, key, value, key_mask, divisor, dropout, training):
-    """src/nn/attention.cpp: softmax(Q Kᵀ / divisor) V, -inf on padded keys."""
-    logits = torch.matmul(query, key.transpose(-2, -1)) / divisor
+    """src/nn/attention.cpp: softmax((Q / divisor) Kᵀ) V, -inf on padded keys."""
+    logits = torch.matmul(query / divisor, key.transpose(-2, -1))
     if key_mask is not None:
         padding = key_mask.logical_not().unsqueeze(1).unsqueeze(2)
         logits = logits.masked_fill(padding, float("-inf"))

@@ -82,7 +82,9 @@ class PeerE2e : public ::testing::TestWithParam<Variant> {
   // A failure here is reported by every test (gtest would otherwise skip them silently).
   static void SetUpTestSuite() {
     if (run_command(kPython + " -c 'import torch, tomllib'").code != 0) {
-      skip_ = "Debian's python3-torch under /usr/bin/python3 is not installed";
+      setup_error_ =
+          "Debian's python3-torch under /usr/bin/python3 is not installed "
+          "(scripts/install-deps.sh installs it)";
       return;
     }
     setup_error_ = prepare();
@@ -166,13 +168,12 @@ class PeerE2e : public ::testing::TestWithParam<Variant> {
   }
 
   static fs::path dir_;
-  static std::string skip_, setup_error_;
+  static std::string setup_error_;
 };
 fs::path PeerE2e::dir_;
-std::string PeerE2e::skip_, PeerE2e::setup_error_;
+std::string PeerE2e::setup_error_;
 
 TEST_P(PeerE2e, SameLogitsAsLunar) {
-  if (!skip_.empty()) GTEST_SKIP() << skip_;
   ASSERT_TRUE(setup_error_.empty()) << setup_error_;
   const auto run_dir = dir_ / GetParam().name;
   const auto lunar = read_rows(run_dir / "lunar.txt");
@@ -186,8 +187,8 @@ TEST_P(PeerE2e, SameLogitsAsLunar) {
     EXPECT_EQ(lunar[row].first, peer[row].first) << "class of row " << row;
     for (size_t c = 0; c < 10; ++c) {
       const double a = lunar[row].second[c], b = peer[row].second[c];
-      // lunar prints 6 significant digits: allow that rounding, and no more than 1e-5.
-      EXPECT_LE(std::abs(a - b), 1e-5 * std::max(1.0, std::abs(a)))
+      // lunar prints 9 significant digits; float32 sums in another order differ by ~1e-7.
+      EXPECT_LE(std::abs(a - b), 2e-6 * std::max(1.0, std::abs(a)))
           << "row " << row << " class " << c << ": lunar " << a << ", peer " << b;
       max_diff = std::max(max_diff, std::abs(a - b));
       spread = std::max(spread, std::abs(a - lunar[row].second[0]));

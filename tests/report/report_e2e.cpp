@@ -69,19 +69,18 @@ TEST_F(Study, SweepSkipResumeReportAndBrowser) {
   const auto out = dir_ / "runs";
   const std::string sweep = lunar() + " sweep --grid " + grid.string() + " --out " + out.string();
 
-  // Commands for a scheduler: one per run, nothing run.
+  // Commands for a scheduler: one per run (this sweep narrowed with --only), nothing run.
   const auto emitted = run_command(sweep + " --emit-commands");
   ASSERT_EQ(emitted.code, 0) << emitted.output;
   std::istringstream lines(emitted.output);
   int count = 0;
   for (std::string line; std::getline(lines, line); ++count) {
-    EXPECT_NE(line.find(" train --config "), std::string::npos) << line;
-    EXPECT_EQ(line.find("--resume"), std::string::npos) << line;
+    EXPECT_NE(line.find(" sweep --grid " + grid.string() + " --out " + out.string() + " --only "),
+              std::string::npos)
+        << line;
   }
   EXPECT_EQ(count, 4);
-  EXPECT_NE(emitted.output.find("--run-dir " + (out / "convluna_seed1").string()),
-            std::string::npos)
-      << emitted.output;
+  EXPECT_NE(emitted.output.find("--only convluna_seed1\n"), std::string::npos) << emitted.output;
   EXPECT_FALSE(fs::exists(out));
 
   const auto first = run_command(sweep + " --jobs 2 --threads-per-job 1");
@@ -93,6 +92,16 @@ TEST_F(Study, SweepSkipResumeReportAndBrowser) {
     EXPECT_TRUE(fs::exists(out / name / "summary.json")) << name;
     EXPECT_TRUE(fs::exists(out / name / "train.log")) << name;
   }
+  // An array task for a finished run skips it; an unknown name is an error.
+  const auto only = run_command(sweep + " --only luna_seed0");
+  EXPECT_EQ(only.code, 0) << only.output;
+  EXPECT_NE(only.output.find("1 runs in " + out.string() + " (0 to run, 0 to resume, 1 finished)"),
+            std::string::npos)
+      << only.output;
+  const auto unknown = run_command(sweep + " --only luna_seed9");
+  EXPECT_EQ(unknown.code, 1) << unknown.output;
+  EXPECT_NE(unknown.output.find("no run named 'luna_seed9'"), std::string::npos) << unknown.output;
+
   const auto manifest = nlohmann::json::parse(read(out / "sweep.json"));
   ASSERT_EQ(manifest["runs"].size(), 4u);
   for (const auto& entry : manifest["runs"]) EXPECT_EQ(entry["status"], "done") << entry.dump();
