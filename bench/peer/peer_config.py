@@ -14,6 +14,7 @@ MODEL_DEFAULTS = {
     "num_blocks": 2,
     "dropout": 0.1,
     "attention_dropout": 0.1,
+    "attention_chunk": 0,  # lunar's memory/time trade in training; the same function
     "norm": "",
     "masks": "auto",
     "representation": "cls",

@@ -33,6 +33,7 @@ nn::PackUnpackOptions luna_attention(const ModelConfig& c) {
   auto options = nn::PackUnpackOptions(c.dim, c.num_heads)
                      .attention_dim(c.attention_dim)
                      .dropout(c.attention_dropout)
+                     .chunk(c.attention_chunk)
                      .pack_temperature("sqrt")
                      .unpack_temperature("sqrt");
   if (c.luna.sharing == "none") {
@@ -58,6 +59,7 @@ nn::PackUnpackOptions convluna_attention(const ModelConfig& c) {
   auto options = nn::PackUnpackOptions(c.dim, c.num_heads)
                      .attention_dim(c.attention_dim)
                      .dropout(c.attention_dropout)
+                     .chunk(c.attention_chunk)
                      .filter(c.convluna.filter)
                      .kernel(c.convluna.kernel)
                      .stride(c.convluna.stride)

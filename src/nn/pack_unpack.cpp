@@ -2,6 +2,7 @@
 #include "lunar/nn/pack_unpack.h"
 
 #include "lunar/nn/attention.h"
+#include "lunar/nn/chunked_attention.h"
 
 namespace lunar::nn {
 
@@ -42,21 +43,32 @@ void PackUnpackImpl::reset() {
                       Temperature(TemperatureOptions(options.unpack_temperature(), head_dim)));
 }
 
+AttentionResult PackUnpackImpl::attend(const at::Tensor& query, const at::Tensor& key,
+                                       const at::Tensor& value, const at::Tensor& key_mask,
+                                       const at::Tensor& divisor) const {
+  const int64_t chunk = options.chunk();
+  if (chunk > 0 && query.size(2) > chunk && at::GradMode::is_enabled()) {
+    return {chunked_attention(query, key, value, key_mask, divisor, options.dropout(),
+                              is_training(), chunk),
+            at::Tensor()};
+  }
+  return scaled_attention(query, key, value, key_mask, divisor, options.dropout(), is_training());
+}
+
 PackResult PackUnpackImpl::pack(const at::Tensor& memory, const at::Tensor& x,
                                 const at::Tensor& key_mask) {
   const auto query = pack_attention->query(memory);  // [B, H, M, Dh]
   // ConvLuna filters the packing keys and values; the same filter F serves both.
   const auto keys = filter->forward(pack_attention->key(x), key_mask);      // [B, H, L', Dh]
   const auto values = filter->forward(pack_attention->value(x), key_mask);  // [B, H, L', Dv]
-  auto result = scaled_attention(query, keys.values, values.values, keys.mask,
-                                 pack_temperature->divisor(), options.dropout(), is_training());
+  auto result = attend(query, keys.values, values.values, keys.mask, pack_temperature->divisor());
   return {pack_attention->output(result.output), result.weights, keys.mask};
 }
 
 UnpackResult PackUnpackImpl::unpack(const at::Tensor& x, const at::Tensor& packed) {
-  auto result = scaled_attention(unpack_attention->query(x), unpack_attention->key(packed),
-                                 unpack_attention->value(packed), at::Tensor(),
-                                 unpack_temperature->divisor(), options.dropout(), is_training());
+  auto result =
+      attend(unpack_attention->query(x), unpack_attention->key(packed),
+             unpack_attention->value(packed), at::Tensor(), unpack_temperature->divisor());
   return {unpack_attention->output(result.output), result.weights};
 }
 

@@ -171,6 +171,11 @@ std::vector<KeyDef> build_table() {
       number(
           "model.attention_dropout", [](auto& c) -> auto& { return c.model.attention_dropout; },
           fraction(), "Dropout on attention probabilities"),
+      integer(
+          "model.attention_chunk", [](auto& c) -> auto& { return c.model.attention_chunk; },
+          non_negative(),
+          "Luna family: query rows of pack/unpack attention computed at once in training, maps "
+          "recomputed in backward (0 = all at once)"),
       text(
           "model.norm", [](auto& c) -> auto& { return c.model.norm; }, one_of({"", "post", "pre"}),
           "LayerNorm placement; \"\" = the architecture's default (pre only for preluna)"),

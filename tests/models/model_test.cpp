@@ -310,3 +310,39 @@ TEST(Learning, TinyModelsLearnWhichTokenComesFirst) {
 }
 
 }  // namespace
+
+namespace {
+// model.attention_chunk trades memory for time and changes nothing else: the same loss and the
+// same gradient for every parameter, in training mode with masks on; the weights are omitted
+// only while gradients are recorded (diagnostics, under no_grad, still get them).
+TEST(Model, ChunkedAttentionTrainsLikeTheReference) {
+  for (const char* variant : {"luna", "convluna-maxpool", "convluna-full"}) {
+    auto config = tiny_config(variant);
+    config.masks = "on";
+    auto chunked_config = config;
+    chunked_config.attention_chunk = 2;
+    lunar::seed_everything(3);
+    auto reference = build_double(config);
+    lunar::seed_everything(3);
+    auto chunked = build_double(chunked_config);
+    reference->train();
+    chunked->train();
+    const auto batch = random_batch({9, 5, 12}, 12);
+    const ModelInput input{batch.tokens, batch.mask, {}, {}};
+    const auto want = reference->forward(input);
+    const auto got = chunked->forward(input);
+    EXPECT_TENSORS_CLOSE(got.logits, want.logits, 1e-10, 1e-12) << variant;
+    EXPECT_FALSE(got.encoded.blocks[0].pack_weights.defined()) << variant;
+    want.logits.pow(2).sum().backward();
+    got.logits.pow(2).sum().backward();
+    const auto a = reference->named_parameters(), b = chunked->named_parameters();
+    for (const auto& item : a) {
+      if (!item.value().grad().defined()) continue;
+      EXPECT_TENSORS_CLOSE(b[item.key()].grad(), item.value().grad(), 1e-9, 1e-11)
+          << variant << " " << item.key();
+    }
+    at::NoGradGuard no_grad;
+    EXPECT_TRUE(chunked->forward(input).encoded.blocks[0].pack_weights.defined()) << variant;
+  }
+}
+}  // namespace

@@ -57,6 +57,9 @@ struct ModelConfig {
   int64_t num_blocks = 2;
   double dropout = 0.1;
   double attention_dropout = 0.1;
+  // Luna family: > 0 computes pack and unpack attention this many query rows at a time in
+  // training and recomputes the maps in backward (less memory, more time); 0 = all at once.
+  int64_t attention_chunk = 0;
   std::string norm = "";  // post | pre; "" takes the architecture's default (pre only for preluna)
   std::string masks = "auto";  // on | off | auto (on for transformer, off for the Luna family)
   std::string representation = "cls";  // cls | mean (over the sequence) | memory (mean of the

@@ -11,6 +11,7 @@
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 
+#include "lunar/nn/attention.h"
 #include "lunar/nn/filter.h"
 #include "lunar/nn/projections.h"
 #include "lunar/nn/temperature.h"
@@ -35,17 +36,20 @@ struct PackUnpackOptions {
   TORCH_ARG(std::string, pack_temperature) = "sqrt";    // learn | unit | sqrt
   TORCH_ARG(std::string, unpack_temperature) = "sqrt";  // learn | unit | sqrt
   TORCH_ARG(double, dropout) = 0.0;                     // on attention probabilities
+  // > 0: while gradients are recorded, compute this many query rows at a time and recompute
+  // the attention maps in backward (chunked_attention); the results then carry no weights.
+  TORCH_ARG(int64_t, chunk) = 0;
 };
 
 struct PackResult {
   at::Tensor packed;   // Yp [B, M, D]
-  at::Tensor weights;  // [B, H, M, L'] pack attention (L' = filtered length)
+  at::Tensor weights;  // [B, H, M, L'] pack attention (L' = filtered length); undefined if chunked
   at::Tensor mask;     // [B, L'] real filtered positions, undefined without a mask
 };
 
 struct UnpackResult {
   at::Tensor sequence;  // Yx [B, L, D]
-  at::Tensor weights;   // [B, H, L, M] unpack attention
+  at::Tensor weights;   // [B, H, L, M] unpack attention; undefined if chunked
 };
 
 class PackUnpackImpl : public torch::nn::Cloneable<PackUnpackImpl> {
@@ -63,6 +67,11 @@ class PackUnpackImpl : public torch::nn::Cloneable<PackUnpackImpl> {
   AttentionProjections unpack_attention{nullptr};  // the same module as pack_attention if shared
   SequenceFilter filter{nullptr};
   Temperature pack_temperature{nullptr}, unpack_temperature{nullptr};
+
+ private:
+  // The attention kernel both directions use: chunked when options.chunk() asks for it.
+  AttentionResult attend(const at::Tensor& query, const at::Tensor& key, const at::Tensor& value,
+                         const at::Tensor& key_mask, const at::Tensor& divisor) const;
 };
 TORCH_MODULE(PackUnpack);
 
