@@ -1,5 +1,6 @@
 // `lunar predict`: classes and probabilities (or raw logits) for examples, one per line.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <fstream>
 #include <iostream>

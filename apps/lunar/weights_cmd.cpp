@@ -1,6 +1,7 @@
 // `lunar export` / `lunar import`: model weights as a state dict that PyTorch's torch.load
 // reads ({name: tensor}, names as in docs/export.md), and back into a checkpoint.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/serialize.h>
 
 #include <fstream>

@@ -1,6 +1,8 @@
 // Device parsing, thread configuration and BLAS detection.
 #include "lunar/core/runtime.h"
 
+#include <ATen/Parallel.h>
+
 #include <link.h>
 #include <malloc.h>
 

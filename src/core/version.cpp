@@ -12,6 +12,27 @@ std::string torch_version() {
   return fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH);
 }
 
+// LibTorch 2.4 replaced the per-backend autocast functions by ones taking the device type (the
+// old ones print a deprecation warning on every call in 2.11).
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+namespace {
+bool autocast_enabled(const at::Device& device) {
+  return at::autocast::is_autocast_enabled(device.type());
+}
+}  // namespace
+
+void set_autocast(const at::Device& device, bool enabled, at::ScalarType dtype) {
+  at::autocast::set_autocast_enabled(device.type(), enabled);
+  at::autocast::set_autocast_dtype(device.type(), dtype);
+  if (!enabled) at::autocast::clear_cache();
+}
+
+namespace {
+void restore_autocast(const at::Device& device, bool enabled) {
+  at::autocast::set_autocast_enabled(device.type(), enabled);
+}
+}  // namespace
+#else
 namespace {
 bool autocast_enabled(const at::Device& device) {
   if (device.is_cuda()) return at::autocast::is_enabled();
@@ -30,6 +51,17 @@ void set_autocast(const at::Device& device, bool enabled, at::ScalarType dtype) 
   if (!enabled) at::autocast::clear_cache();
 }
 
+namespace {
+void restore_autocast(const at::Device& device, bool enabled) {
+  if (device.is_cuda()) {
+    at::autocast::set_enabled(enabled);
+  } else {
+    at::autocast::set_cpu_enabled(enabled);
+  }
+}
+}  // namespace
+#endif
+
 AutocastGuard::AutocastGuard(const at::Device& device, bool enabled, at::ScalarType dtype)
     : device_(device), previous_enabled_(autocast_enabled(device)), changed_(enabled) {
   if (changed_) set_autocast(device, true, dtype);
@@ -37,11 +69,7 @@ AutocastGuard::AutocastGuard(const at::Device& device, bool enabled, at::ScalarT
 
 AutocastGuard::~AutocastGuard() {
   if (changed_) {
-    if (device_.is_cuda()) {
-      at::autocast::set_enabled(previous_enabled_);
-    } else {
-      at::autocast::set_cpu_enabled(previous_enabled_);
-    }
+    restore_autocast(device_, previous_enabled_);
     if (!previous_enabled_) at::autocast::clear_cache();
   }
 }
@@ -59,9 +87,8 @@ namespace lunar::compat {
 int64_t cuda_peak_memory(const at::Device& device) {
   if (!device.is_cuda()) return 0;
   const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
-  return stats
-      .allocated_bytes[static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)]
-      .peak;
+  // Index 0 is StatType::AGGREGATE, an enum that moved namespaces in LibTorch 2.x.
+  return stats.allocated_bytes[0].peak;
 }
 void cuda_reset_peak_memory(const at::Device& device) {
   if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());

@@ -1,6 +1,7 @@
 // The architecture table and configuration validation.
 #include "lunar/models/registry.h"
 
+#include <fmt/ranges.h>
 #include <algorithm>
 #include <cmath>
 

@@ -1,6 +1,7 @@
 // Measurement loop of `lunar bench`.
 #include "lunar/perf/benchmark.h"
 
+#include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
 #include <algorithm>

@@ -2,6 +2,7 @@
 #include "lunar/train/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <fmt/ranges.h>
 #include <torch/serialize.h>
 
 #include "lunar/core/atomic_file.h"

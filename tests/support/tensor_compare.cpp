@@ -2,6 +2,7 @@
 #include "support/tensor_compare.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <sstream>
 
