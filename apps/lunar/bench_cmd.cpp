@@ -31,7 +31,7 @@ struct BenchCommandOptions {
   perf::BenchOptions bench;
 };
 
-// Without --config: the LRA ListOps model (design.md §3: d 128, 4 heads, FFN 512, 6 blocks).
+// Without --config: the LRA ListOps model (d 128, 4 heads, FFN 512, 6 blocks).
 train::RunConfig base_config(const BenchCommandOptions& options) {
   train::RunConfig config;
   if (!options.config.empty()) {

@@ -34,7 +34,8 @@ void run_eval(const EvalOptions& options) {
   if (options.split == "val") examples = &task.validation;
   if (options.split == "train") examples = &task.train;
   check(examples != nullptr, "[eval] expected --split train, val or test, got '{}'", options.split);
-  const auto result = train::evaluate(loaded.model, *examples, options.batch_size, device,
+  const auto result = train::evaluate(loaded.model, *examples, options.batch_size,
+                                      train::padded_length(loaded.config), device,
                                       loaded.config.runtime.precision == "bf16");
   fmt::print("{} {} examples: accuracy {:.4f}  loss {:.4f}  majority class {:.4f}\n", options.split,
              result.count, result.accuracy, result.loss, train::majority_rate(*examples));

@@ -1,5 +1,5 @@
 // `lunar inspect`: memory-collapse metrics of a checkpoint per block, and heatmaps of its
-// memories (design.md §4).
+// memories (docs/memory-collapse.md).
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -59,7 +59,7 @@ void run_inspect(const InspectOptions& options) {
   check(!split.empty(), "[inspect] task '{}' has no validation or test examples", task.info.name);
   std::vector<int64_t> indices;
   for (int64_t i = 0; i < std::min<int64_t>(options.batch, split.size()); ++i) indices.push_back(i);
-  const auto batch = data::collate(split, indices);
+  const auto batch = data::collate(split, indices, train::padded_length(loaded.config));
   const auto values = train::memory_diagnostics(loaded.model, batch, at::kCPU);
   fmt::print("{} ({} blocks, M = {}) on {} validation examples\n", loaded.config.model.architecture,
              loaded.config.model.num_blocks, memory.size(0), indices.size());

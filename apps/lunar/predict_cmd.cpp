@@ -50,13 +50,14 @@ void run_predict(const PredictOptions& options) {
   auto loaded = load_checkpoint_model(options.checkpoint, options.overrides);
   auto info = data::task_info(loaded.config.task.name);
   const auto examples = read_examples(options, info, loaded.config.model.input.max_length);
+  const int64_t pad_to = train::padded_length(loaded.config);
   at::NoGradGuard no_grad;
   for (size_t start = 0; start < examples.size(); start += options.batch_size) {
     std::vector<int64_t> indices;
     for (size_t i = start; i < std::min(examples.size(), start + options.batch_size); ++i) {
       indices.push_back(static_cast<int64_t>(i));
     }
-    const auto batch = data::collate(examples, indices);
+    const auto batch = data::collate(examples, indices, pad_to);
     const auto logits = loaded.model->forward(train::to_model_input(batch, at::kCPU)).logits;
     const auto values = options.logits ? logits : at::softmax(logits, -1);
     const auto classes = logits.argmax(-1);

@@ -53,9 +53,10 @@ def byte_tokens(line, max_length):
     return [b + 1 for b in line.encode("utf-8")[:max_length]]
 
 
-def collate(rows):
-    """src/data/batch_loader.cpp: zero padding to the longest row, mask true on real tokens."""
-    longest = max(len(row) for row in rows)
+def collate(rows, pad_to=0):
+    """src/data/batch_loader.cpp: zero padding to the longest row (pad_to 0) or to pad_to,
+    mask true on real tokens."""
+    longest = pad_to or max(len(row) for row in rows)
     tokens = torch.zeros(len(rows), longest, dtype=torch.long)
     mask = torch.zeros(len(rows), longest, dtype=torch.bool)
     for b, row in enumerate(rows):
@@ -79,10 +80,12 @@ def predict_lines(config_path, weights, lines, batch_size, logits):
         raise ConfigError(f"{weights} does not fit the model of {config_path}: {error}") from error
     model.eval()
     examples = [tokenize(line, config["input"]["max_length"]) for line in lines]
+    padding = run_config.get("task", {}).get("padding", "longest")
+    pad_to = config["input"]["max_length"] if padding == "max_length" else 0
     out = []
     with torch.no_grad():
         for start in range(0, len(examples), batch_size):
-            tokens, mask = collate(examples[start:start + batch_size])
+            tokens, mask = collate(examples[start:start + batch_size], pad_to)
             raw = model(tokens, mask)
             values = raw if logits else torch.softmax(raw, -1)
             for row, label in zip(values.tolist(), raw.argmax(-1).tolist()):

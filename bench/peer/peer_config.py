@@ -19,9 +19,11 @@ MODEL_DEFAULTS = {
     "masks": "auto",
     "representation": "cls",
     "pair_features": "uv",
+    "pair_activation": "gelu",
     "num_classes": 2,
     "pair": False,
-    "input": {"embedding": "token", "vocab_size": 0, "max_length": 0},
+    "input": {"embedding": "token", "vocab_size": 0, "max_length": 0, "pixel_mean": 0.48,
+              "pixel_std": 0.24},
     "luna": {"memory_len": 16, "sharing": "full"},
     "convluna": {
         "variant": "simplified",
@@ -37,7 +39,7 @@ MODEL_DEFAULTS = {
 
 # registry.cpp: name -> (default norm, default masks, has memory)
 ARCHITECTURES = {
-    "transformer": ("post", True, False),
+    "transformer": ("pre", True, False),
     "luna": ("post", False, True),
     "preluna": ("pre", False, True),
     "convluna": ("post", False, True),

@@ -105,7 +105,8 @@ class AttentionProjections(nn.Module):
 
 
 class SequenceFilter(nn.Module):
-    """src/nn/filter.cpp: per-head depthwise conv ('same' padding) or max-pool along L."""
+    """src/nn/filter.cpp: per-head depthwise conv ('same' padding at stride 1, none above) or
+    max-pool along L; k = 1 is the identity at every stride."""
 
     def __init__(self, kind, num_heads, kernel, stride):
         super().__init__()
@@ -115,29 +116,34 @@ class SequenceFilter(nn.Module):
             self.weight = nn.Parameter(torch.empty(num_heads, kernel).uniform_(-bound, bound))
 
     def is_identity(self):
-        return self.kind == "identity" or (self.kernel == 1 and self.stride == 1)
+        return self.kind == "identity" or self.kernel == 1
+
+    def pads(self):
+        return self.kind == "conv" and self.stride == 1
 
     def forward(self, x, mask):  # x [B, H, L, Dh], mask [B, L] or None
         if self.is_identity():
             return x, mask
         batch, heads, length, width = x.shape
         k, s = self.kernel, self.stride
-        if self.kind == "maxpool" and length < k:
-            raise ValueError(f"maxpool filter: sequence of {length} positions < kernel {k}")
+        if not self.pads() and length < k:
+            raise ValueError(f"unpadded filter: sequence of {length} positions < kernel {k}")
         if mask is not None:
             x = x.masked_fill(mask.logical_not().view(batch, 1, length, 1), 0)
         channels = x.permute(0, 1, 3, 2).reshape(batch, heads * width, length)
         out_mask = None
         if self.kind == "conv":
-            left = (k - 1) // 2
-            padded = F.pad(channels, (left, k - 1 - left), "constant", 0)
+            left = (k - 1) // 2 if self.pads() else 0
+            right = k - 1 - left if self.pads() else 0
+            padded = F.pad(channels, (left, right), "constant", 0)
             kernel = self.weight.to(x.dtype).repeat_interleave(width, 0).unsqueeze(1)
             filtered = F.conv1d(padded, kernel, None, s, 0, 1, heads * width)
-            if mask is not None:
-                out_mask = mask[:, 0:length:s]
         else:
             filtered = F.max_pool1d(channels, k, s)
-            if mask is not None:
+        if mask is not None:
+            if self.pads():
+                out_mask = mask
+            else:
                 # A window is real only if all its positions are; keep the first window of a
                 # sequence shorter than k so that no row is fully masked.
                 real = mask.to(torch.float32).unsqueeze(1)
@@ -427,13 +433,18 @@ class InputEmbedding(nn.Module):
         super().__init__()
         dim, spec = c["dim"], c["input"]
         self.dim, self.max_length = dim, spec["max_length"]
+        self.pixel_mean, self.pixel_std = spec["pixel_mean"], spec["pixel_std"]
+        self.positions = nn.Parameter(torch.zeros(spec["max_length"], dim))
         if spec["embedding"] == "token":
             self.tokens = nn.Embedding(spec["vocab_size"], dim, padding_idx=0)
             self.pixels = None
+            bound = math.sqrt(3.0 / dim)  # xavier-uniform on [1, 1, d]
+            self.cls = nn.Parameter(torch.empty(dim).uniform_(-bound, bound))
         else:
             self.pixels = nn.Linear(1, dim)
-        self.positions = nn.Parameter(torch.zeros(spec["max_length"], dim))
-        self.cls = nn.Parameter(torch.empty(dim).normal_(0.0, 0.02))
+            nn.init.normal_(self.pixels.weight, 0.0, 1.0)
+            nn.init.normal_(self.pixels.bias, 0.0, 0.1)
+            self.cls = nn.Parameter(torch.empty(dim).normal_(0.0, 1.0))
 
     def forward(self, ids, mask):
         batch, length = ids.shape
@@ -443,7 +454,8 @@ class InputEmbedding(nn.Module):
         if self.pixels is None:
             x = self.tokens(ids)
         else:
-            x = self.pixels(((ids.to(self.positions.dtype) / 255.0 - 0.48) / 0.24).unsqueeze(-1))
+            scaled = (ids.to(self.positions.dtype) / 255.0 - self.pixel_mean) / self.pixel_std
+            x = self.pixels(scaled.unsqueeze(-1))
         x = x + self.positions[:length].unsqueeze(0)
         x = torch.cat([self.cls.view(1, 1, self.dim).expand(batch, 1, self.dim), x], 1)
         full_mask = None
@@ -453,17 +465,21 @@ class InputEmbedding(nn.Module):
 
 
 class Pooler(nn.Module):
-    """src/models/heads.cpp: LN, then CLS, masked mean, or the mean of the final memory."""
+    """src/models/heads.cpp: LN (not for the matching towers), then CLS, masked mean, or the
+    mean of the final memory."""
 
-    def __init__(self, dim, representation):
+    def __init__(self, dim, representation, normalize):
         super().__init__()
         self.representation = representation
-        self.norm = layer_norm(dim)
+        self.norm = layer_norm(dim) if normalize else None
+
+    def normed(self, x):
+        return self.norm(x) if self.norm is not None else x
 
     def forward(self, sequence, memory, mask):
         if self.representation == "memory":
-            return self.norm(memory).mean(1)
-        x = self.norm(sequence)
+            return self.normed(memory).mean(1)
+        x = self.normed(sequence)
         if self.representation == "cls":
             return x.select(1, 0)
         if mask is None:
@@ -473,19 +489,26 @@ class Pooler(nn.Module):
 
 
 class ClassifierHead(nn.Module):
-    def __init__(self, dim, hidden, num_classes):
+    """Linear → GELU [→ Linear → GELU for pixel inputs] → Linear."""
+
+    def __init__(self, dim, hidden, num_classes, second_layer):
         super().__init__()
         self.hidden = nn.Linear(dim, hidden)
+        self.hidden2 = nn.Linear(hidden, hidden) if second_layer else None
         self.output = nn.Linear(hidden, num_classes)
 
     def forward(self, pooled):
-        return self.output(F.gelu(self.hidden(pooled)))
+        x = F.gelu(self.hidden(pooled))
+        if self.hidden2 is not None:
+            x = F.gelu(self.hidden2(x))
+        return self.output(x)
 
 
 class MatchingHead(nn.Module):
-    def __init__(self, dim, hidden, num_classes, features):
+    def __init__(self, dim, hidden, num_classes, features, activation):
         super().__init__()
         self.features = features
+        self.activation = F.relu if activation == "relu" else F.gelu
         self.first = nn.Linear(2 * dim if features == "uv" else 4 * dim, hidden)
         self.second = nn.Linear(hidden, hidden // 2)
         self.output = nn.Linear(hidden // 2, num_classes)
@@ -493,7 +516,7 @@ class MatchingHead(nn.Module):
     def forward(self, u, v):
         joined = torch.cat([u, v], -1) if self.features == "uv" else torch.cat(
             [u, v, u * v, u - v], -1)
-        return self.output(F.gelu(self.second(F.gelu(self.first(joined)))))
+        return self.output(self.activation(self.second(self.activation(self.first(joined)))))
 
 
 class LunarModel(nn.Module):
@@ -509,12 +532,13 @@ class LunarModel(nn.Module):
             self.encoder = LunaEncoder(c)
         else:
             self.encoder = TransformerEncoder(c, "softmax" if arch == "transformer" else arch)
-        self.pooler = Pooler(c["dim"], c["representation"])
+        self.pooler = Pooler(c["dim"], c["representation"], not c["pair"])
         if c["pair"]:
             self.matcher = MatchingHead(c["dim"], c["ffn_dim"], c["num_classes"],
-                                        c["pair_features"])
+                                        c["pair_features"], c["pair_activation"])
         else:
-            self.classifier = ClassifierHead(c["dim"], c["ffn_dim"], c["num_classes"])
+            self.classifier = ClassifierHead(c["dim"], c["ffn_dim"], c["num_classes"],
+                                             c["input"]["embedding"] == "pixel")
 
     def encode(self, tokens, mask):
         x, full_mask = self.embedding(tokens, mask)

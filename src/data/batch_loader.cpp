@@ -10,10 +10,13 @@
 namespace lunar::data {
 namespace {
 
-void fill(const std::vector<const std::vector<int32_t>*>& rows, at::Tensor& tokens,
+void fill(const std::vector<const std::vector<int32_t>*>& rows, int64_t pad_to, at::Tensor& tokens,
           at::Tensor& mask) {
   size_t longest = 0;
   for (const auto* row : rows) longest = std::max(longest, row->size());
+  check(pad_to == 0 || static_cast<int64_t>(longest) <= pad_to,
+        "[collate] expected examples of at most {} tokens to pad to, got {}", pad_to, longest);
+  if (pad_to > 0) longest = static_cast<size_t>(pad_to);
   const auto batch = static_cast<int64_t>(rows.size());
   tokens = at::zeros({batch, static_cast<int64_t>(longest)}, at::kLong);  // [B, L]
   mask = at::zeros({batch, static_cast<int64_t>(longest)}, at::kBool);    // [B, L]
@@ -36,8 +39,10 @@ int64_t example_length(const Example& example) {
 
 }  // namespace
 
-Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& indices) {
+Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& indices,
+              int64_t pad_to) {
   check(!indices.empty(), "[collate] expected at least one example, got 0");
+  check(pad_to >= 0, "[collate] expected pad_to >= 0, got {}", pad_to);
   std::vector<const std::vector<int32_t>*> first, second;
   bool pair = false;
   Batch batch;
@@ -53,8 +58,8 @@ Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& 
     pair = pair || !example.tokens2.empty();
     labels[i] = example.label;
   }
-  fill(first, batch.tokens, batch.mask);
-  if (pair) fill(second, batch.tokens2, batch.mask2);
+  fill(first, pad_to, batch.tokens, batch.mask);
+  if (pair) fill(second, pad_to, batch.tokens2, batch.mask2);
   return batch;
 }
 
@@ -71,6 +76,7 @@ BatchLoader::BatchLoader(const std::vector<Example>& examples, BatchLoaderOption
   check(options.bucket_window >= 1, "[batch_loader] expected bucket_window >= 1, got {}",
         options.bucket_window);
   check(options.prefetch >= 1, "[batch_loader] expected prefetch >= 1, got {}", options.prefetch);
+  check(options.pad_to >= 0, "[batch_loader] expected pad_to >= 0, got {}", options.pad_to);
   const auto count = static_cast<int64_t>(examples.size());
   num_batches_ = count / options.batch_size;
   const int64_t rest = count % options.batch_size;
@@ -145,7 +151,7 @@ void BatchLoader::work(LoaderState state) {
       const auto plan = epoch_plan(state.epoch);
       for (; state.position < static_cast<int64_t>(plan.size()); ++state.position) {
         Item item;
-        item.batch = collate(examples_, plan[state.position]);
+        item.batch = collate(examples_, plan[state.position], options_.pad_to);
         if (options_.on_batch) options_.on_batch(*item.batch);
         item.after = LoaderState{state.epoch, state.position + 1};
         if (item.after.position == num_batches_ && options_.repeat)

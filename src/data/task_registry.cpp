@@ -27,7 +27,7 @@ SplitCounts text_counts(const TaskConfig& config) {
 }
 
 const std::array<TaskEntry, 6>& table() {
-  //             name, vocab, classes, max length, pair, pixels
+  // name, vocab, classes, max length, pair, pixels[, pixel mean, pixel std]
   static const std::array<TaskEntry, 6> entries = {{
       {{"listops", kListOpsVocabSize, 10, 2000, false, false},
        listops_sources,
@@ -54,7 +54,7 @@ const std::array<TaskEntry, 6>& table() {
        [](const TaskConfig&) {
          return SplitCounts{54000, 6000, 10000};
        }},
-      {{"pathfinder", kPixelVocabSize, 2, 1024, false, true},
+      {{"pathfinder", kPixelVocabSize, 2, 1024, false, true, 0.5, 0.5},
        pathfinder_sources,
        load_pathfinder,
        [](const TaskConfig&) {

@@ -3,6 +3,8 @@
 
 #include <torch/nn/init.h>
 
+#include <cmath>
+
 #include "lunar/core/error.h"
 
 namespace lunar::models {
@@ -23,11 +25,21 @@ void InputEmbeddingImpl::reset() {
         "tokens",
         torch::nn::Embedding(torch::nn::EmbeddingOptions(input.vocab_size, dim).padding_idx(0)));
   } else {
+    // The authors' IEmbedding: w ~ N(0, 1), b ~ N(0, 0.1).
     pixels = register_module("pixels", torch::nn::Linear(1, dim));
+    torch::nn::init::normal_(pixels->weight, 0.0, 1.0);
+    torch::nn::init::normal_(pixels->bias, 0.0, 0.1);
   }
   positions = register_parameter("positions", at::zeros({input.max_length, dim}));
   cls = register_parameter("cls", at::empty({dim}));
-  torch::nn::init::normal_(cls, 0.0, 0.02);
+  if (tokens) {
+    // The authors' TEmbedding: xavier-uniform on a [1, 1, d] tensor, fan_in = fan_out = d,
+    // so U(±√(3/d)).
+    const double bound = std::sqrt(3.0 / static_cast<double>(dim));
+    torch::nn::init::uniform_(cls, -bound, bound);
+  } else {
+    torch::nn::init::normal_(cls, 0.0, 1.0);  // IEmbedding: N(0, 1)
+  }
 }
 
 Embedded InputEmbeddingImpl::forward(const at::Tensor& ids, const at::Tensor& mask) {
@@ -39,7 +51,8 @@ Embedded InputEmbeddingImpl::forward(const at::Tensor& ids, const at::Tensor& ma
   if (tokens) {
     x = tokens->forward(ids);
   } else {
-    const auto scaled = (ids.to(positions.scalar_type()) / 255.0 - 0.48) / 0.24;
+    const auto scaled =
+        (ids.to(positions.scalar_type()) / 255.0 - input.pixel_mean) / input.pixel_std;
     x = pixels->forward(scaled.unsqueeze(-1));
   }
   x = x + positions.slice(0, 0, length).unsqueeze(0);

@@ -6,54 +6,66 @@
 
 namespace lunar::models {
 
-PoolerImpl::PoolerImpl(int64_t dim_, std::string representation_)
-    : dim(dim_), representation(std::move(representation_)) {
+PoolerImpl::PoolerImpl(int64_t dim_, std::string representation_, bool normalize_)
+    : dim(dim_), representation(std::move(representation_)), normalize(normalize_) {
   reset();
 }
 
 void PoolerImpl::reset() {
   check(representation == "cls" || representation == "mean" || representation == "memory",
         "[model] expected representation cls, mean or memory, got '{}'", representation);
+  if (!normalize) return;
   norm = register_module(
       "norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(kLayerNormEps)));
 }
 
 at::Tensor PoolerImpl::forward(const EncoderOutput& encoded, const at::Tensor& mask) {
+  const auto normed = [this](const at::Tensor& x) { return norm ? norm->forward(x) : x; };
   if (representation == "memory") {
     check(encoded.memory.defined(), "[model] representation = memory needs a model with memory");
-    return norm->forward(encoded.memory).mean(1);
+    return normed(encoded.memory).mean(1);
   }
-  const auto x = norm->forward(encoded.sequence);  // [B, L, D]
+  const auto x = normed(encoded.sequence);  // [B, L, D]
   if (representation == "cls") return x.select(1, 0);
   if (!mask.defined()) return x.mean(1);
   const auto weights = mask.to(x.scalar_type()).unsqueeze(-1);  // [B, L, 1]
   return (x * weights).sum(1) / weights.sum(1).clamp_min(1.0);
 }
 
-ClassifierHeadImpl::ClassifierHeadImpl(int64_t dim_, int64_t hidden_, int64_t num_classes_)
-    : dim(dim_), hidden(hidden_), num_classes(num_classes_) {
+ClassifierHeadImpl::ClassifierHeadImpl(int64_t dim_, int64_t hidden_, int64_t num_classes_,
+                                       bool second_layer_)
+    : dim(dim_), hidden(hidden_), num_classes(num_classes_), second_layer(second_layer_) {
   reset();
 }
 
 void ClassifierHeadImpl::reset() {
   check(num_classes >= 2, "[model] expected num_classes >= 2, got {}", num_classes);
   hidden_layer = register_module("hidden", torch::nn::Linear(dim, hidden));
+  if (second_layer) hidden_layer2 = register_module("hidden2", torch::nn::Linear(hidden, hidden));
   output = register_module("output", torch::nn::Linear(hidden, num_classes));
 }
 
 at::Tensor ClassifierHeadImpl::forward(const at::Tensor& pooled) {
-  return output->forward(at::gelu(hidden_layer->forward(pooled)));
+  auto x = at::gelu(hidden_layer->forward(pooled));
+  if (hidden_layer2) x = at::gelu(hidden_layer2->forward(x));
+  return output->forward(x);
 }
 
 MatchingHeadImpl::MatchingHeadImpl(int64_t dim_, int64_t hidden_, int64_t num_classes_,
-                                   std::string features_)
-    : dim(dim_), hidden(hidden_), num_classes(num_classes_), features(std::move(features_)) {
+                                   std::string features_, std::string activation_)
+    : dim(dim_),
+      hidden(hidden_),
+      num_classes(num_classes_),
+      features(std::move(features_)),
+      activation(std::move(activation_)) {
   reset();
 }
 
 void MatchingHeadImpl::reset() {
   check(features == "uv" || features == "full",
         "[model] expected pair_features uv or full, got '{}'", features);
+  check(activation == "gelu" || activation == "relu",
+        "[model] expected pair_activation gelu or relu, got '{}'", activation);
   check(hidden >= 2, "[model] expected ffn_dim >= 2 for the matching head, got {}", hidden);
   const int64_t in = features == "uv" ? 2 * dim : 4 * dim;
   first = register_module("first", torch::nn::Linear(in, hidden));
@@ -63,7 +75,10 @@ void MatchingHeadImpl::reset() {
 
 at::Tensor MatchingHeadImpl::forward(const at::Tensor& u, const at::Tensor& v) {
   const auto joined = features == "uv" ? at::cat({u, v}, -1) : at::cat({u, v, u * v, u - v}, -1);
-  return output->forward(at::gelu(second->forward(at::gelu(first->forward(joined)))));
+  const auto act = [this](const at::Tensor& x) {
+    return activation == "relu" ? at::relu(x) : at::gelu(x);
+  };
+  return output->forward(act(second->forward(act(first->forward(joined)))));
 }
 
 }  // namespace lunar::models

@@ -9,13 +9,15 @@ LunarModelImpl::LunarModelImpl(ModelConfig config, std::shared_ptr<EncoderImpl> 
     : encoder(std::move(encoder_)), config_(std::move(config)), use_masks_(config_.masks == "on") {
   embedding = register_module("embedding", InputEmbedding(config_.input, config_.dim));
   register_module("encoder", encoder);
-  pooler = register_module("pooler", Pooler(config_.dim, config_.representation));
+  pooler = register_module("pooler", Pooler(config_.dim, config_.representation, !config_.pair));
   if (config_.pair) {
-    matcher = register_module("matcher", MatchingHead(config_.dim, config_.ffn_dim,
-                                                      config_.num_classes, config_.pair_features));
+    matcher =
+        register_module("matcher", MatchingHead(config_.dim, config_.ffn_dim, config_.num_classes,
+                                                config_.pair_features, config_.pair_activation));
   } else {
     classifier = register_module("classifier",
-                                 ClassifierHead(config_.dim, config_.ffn_dim, config_.num_classes));
+                                 ClassifierHead(config_.dim, config_.ffn_dim, config_.num_classes,
+                                                config_.input.embedding == "pixel"));
   }
 }
 

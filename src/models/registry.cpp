@@ -79,8 +79,8 @@ nn::PackUnpackOptions convluna_attention(const ModelConfig& c) {
 
 const std::vector<Architecture>& architectures() {
   static const std::vector<Architecture> table = {
-      {"transformer", "softmax self-attention, O(L²) (LRA baseline; Post-LN, Pre-LN option)",
-       "norm, masks", "post", true, false,
+      {"transformer", "softmax self-attention, O(L²) (LRA baseline; Pre-LN, Post-LN option)",
+       "norm, masks", "pre", true, false,
        [](const ModelConfig& c) { return transformer_encoder(transformer_block(c), c); }},
       {"luna", "pack/unpack through a learned memory of M vectors, O(L·M) (Post-LN)",
        "luna.memory_len, luna.sharing (full|none), masks", "post", false, true,
@@ -155,6 +155,7 @@ void validate(const ModelConfig& c) {
   check_one_of("model.masks", c.masks, {"auto", "on", "off"});
   check_one_of("model.representation", c.representation, {"cls", "mean", "memory"});
   check_one_of("model.pair_features", c.pair_features, {"uv", "full"});
+  check_one_of("model.pair_activation", c.pair_activation, {"gelu", "relu"});
   check_one_of("model.input.embedding", c.input.embedding, {"token", "pixel"});
   check(c.input.max_length >= 1, "[model] expected model.input.max_length >= 1, got {}",
         c.input.max_length);
@@ -194,9 +195,10 @@ void validate(const ModelConfig& c) {
         "[model] expected model.attention_dim equal to model.dim ({}) for the simplified "
         "ConvLuna (values are not projected), got {}",
         c.dim, width);
-  if (cl.filter == "maxpool") {
+  if (cl.filter == "maxpool" || cl.stride > 1) {
     check(cl.kernel <= c.input.max_length + 1,
-          "[model] expected model.convluna.kernel <= sequence length {} for maxpool, got {}",
+          "[model] expected model.convluna.kernel <= sequence length {} for an unpadded filter "
+          "(maxpool, or conv with stride > 1), got {}",
           c.input.max_length + 1, cl.kernel);
   }
 }

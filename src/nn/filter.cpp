@@ -28,13 +28,14 @@ void SequenceFilterImpl::reset() {
 }
 
 bool SequenceFilterImpl::is_identity() const {
-  return options.kind() == "identity" || (options.kernel() == 1 && options.stride() == 1);
+  return options.kind() == "identity" || options.kernel() == 1;
 }
 
+bool SequenceFilterImpl::pads() const { return options.kind() == "conv" && options.stride() == 1; }
+
 int64_t SequenceFilterImpl::output_length(int64_t length) const {
-  if (options.kind() == "identity") return length;
-  if (options.kind() == "maxpool") return (length - options.kernel()) / options.stride() + 1;
-  return (length + options.stride() - 1) / options.stride();
+  if (is_identity() || pads()) return length;
+  return length < options.kernel() ? 0 : (length - options.kernel()) / options.stride() + 1;
 }
 
 FilterResult SequenceFilterImpl::forward(const at::Tensor& x, const at::Tensor& mask) const {
@@ -44,8 +45,8 @@ FilterResult SequenceFilterImpl::forward(const at::Tensor& x, const at::Tensor& 
         x.dim() > 1 ? x.size(1) : 0);
   const int64_t batch = x.size(0), heads = x.size(1), length = x.size(2), width = x.size(3);
   check(output_length(length) >= 1,
-        "[filter] expected a sequence of at least kernel = {} "
-        "positions for maxpool, got {}",
+        "[filter] expected a sequence of at least kernel = {} positions for an unpadded filter, "
+        "got {}",
         options.kernel(), length);
   auto input = x;
   if (mask.defined()) input = x.masked_fill(mask.logical_not().view({batch, 1, length, 1}), 0);
@@ -54,23 +55,24 @@ FilterResult SequenceFilterImpl::forward(const at::Tensor& x, const at::Tensor& 
   at::Tensor filtered, out_mask;
   const int64_t k = options.kernel(), s = options.stride();
   if (options.kind() == "conv") {
-    const int64_t left = (k - 1) / 2, right = k - 1 - left;
+    const int64_t left = pads() ? (k - 1) / 2 : 0, right = pads() ? k - 1 - left : 0;
     auto padded = at::constant_pad_nd(channels, {left, right}, 0);
     // One filter per head, shared by the head's Dh features: [H, k] -> [H·Dh, 1, k].
     auto kernel = weight.to(x.scalar_type()).repeat_interleave(width, 0).unsqueeze(1);
     filtered = at::conv1d(padded, kernel, at::Tensor(), at::IntArrayRef{s}, at::IntArrayRef{0},
                           at::IntArrayRef{1}, heads * width);
-    if (mask.defined()) out_mask = mask.slice(1, 0, length, s);
   } else {
     filtered = at::max_pool1d(channels, {k}, {s});
-    if (mask.defined()) {
-      // A window is real only if all its positions are: min-pool of the mask.
-      auto real = mask.to(at::kFloat).unsqueeze(1);
-      out_mask = at::max_pool1d(-real, {k}, {s}).neg().squeeze(1) > 0.5;
-      // Keep the first window when a sequence is shorter than k, so no row is fully masked.
-      auto none = out_mask.any(1).logical_not();
-      out_mask.select(1, 0).logical_or_(none);
-    }
+  }
+  if (mask.defined() && pads()) {
+    out_mask = mask;
+  } else if (mask.defined()) {
+    // A window is real only if all its positions are: min-pool of the mask.
+    auto real = mask.to(at::kFloat).unsqueeze(1);
+    out_mask = at::max_pool1d(-real, {k}, {s}).neg().squeeze(1) > 0.5;
+    // Keep the first window when a sequence is shorter than k, so no row is fully masked.
+    auto none = out_mask.any(1).logical_not();
+    out_mask.select(1, 0).logical_or_(none);
   }
   const int64_t out_length = filtered.size(2);
   auto values = filtered.view({batch, heads, width, out_length}).permute({0, 1, 3, 2});

@@ -367,6 +367,10 @@ bool operator==(const RunConfig& a, const RunConfig& b) {
 
 bool operator!=(const RunConfig& a, const RunConfig& b) { return !(a == b); }
 
+int64_t padded_length(const RunConfig& config) {
+  return config.task.padding == "max_length" ? config.model.input.max_length : 0;
+}
+
 std::vector<KeyDescription> describe_keys() {
   const RunConfig defaults;
   std::vector<KeyDescription> rows;

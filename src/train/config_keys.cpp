@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <initializer_list>
 #include <type_traits>
 #include <utility>
@@ -40,6 +41,9 @@ Rule positive_number() {
 }
 Rule non_negative_number() {
   return number_rule("a non-negative number", [](double v) { return v >= 0.0; });
+}
+Rule any_number() {
+  return number_rule("a finite number", [](double v) { return std::isfinite(v); });
 }
 
 Rule one_of(std::initializer_list<const char*> choices) {
@@ -179,7 +183,8 @@ std::vector<KeyDef> build_table() {
           "recomputed in backward (0 = all at once)"),
       text(
           "model.norm", [](auto& c) -> auto& { return c.model.norm; }, one_of({"", "post", "pre"}),
-          "LayerNorm placement; \"\" = the architecture's default (pre only for preluna)"),
+          "LayerNorm placement; \"\" = the architecture's default (post for luna and convluna, "
+          "pre for the rest)"),
       text(
           "model.masks", [](auto& c) -> auto& { return c.model.masks; },
           one_of({"auto", "on", "off"}),
@@ -192,6 +197,11 @@ std::vector<KeyDef> build_table() {
       text(
           "model.pair_features", [](auto& c) -> auto& { return c.model.pair_features; },
           one_of({"uv", "full"}), "Matching head input: uv = [u, v]; full = [u, v, u*v, u-v]"),
+      text(
+          "model.pair_activation", [](auto& c) -> auto& { return c.model.pair_activation; },
+          one_of({"gelu", "relu"}),
+          "Matching head activation: gelu (the authors' final code) or relu (their "
+          "workshop-era head, used with PreLuna)"),
       integer(
           "model.num_classes", [](auto& c) -> auto& { return c.model.num_classes; }, at_least_two(),
           "Output classes"),
@@ -211,6 +221,12 @@ std::vector<KeyDef> build_table() {
           "model.input.max_length", [](auto& c) -> auto& { return c.model.input.max_length; },
           non_negative(),
           "Longest input without CLS (= the learned positions; CLS is prepended after them)"),
+      number(
+          "model.input.pixel_mean", [](auto& c) -> auto& { return c.model.input.pixel_mean; },
+          any_number(), "Pixel inputs: x = (p/255 - pixel_mean)/pixel_std (set from the task)"),
+      number(
+          "model.input.pixel_std", [](auto& c) -> auto& { return c.model.input.pixel_std; },
+          positive_number(), "Pixel inputs: the normalisation's divisor (set from the task)"),
 
       // [model.luna]
       integer(
@@ -280,6 +296,11 @@ std::vector<KeyDef> build_table() {
       integer(
           "task.max_length", [](auto& c) -> auto& { return c.task.max_length; }, non_negative(),
           "Tokens per text without CLS; 0 = the task's default"),
+      text(
+          "task.padding", [](auto& c) -> auto& { return c.task.padding; },
+          one_of({"longest", "max_length"}),
+          "Pad each batch to its longest example, or every batch to task.max_length as the "
+          "research did (with masks off, an output then never depends on its batch)"),
       number(
           "task.validation_fraction", [](auto& c) -> auto& { return c.task.validation_fraction; },
           fraction(), "Text only: held-out slice of train used for validation"),

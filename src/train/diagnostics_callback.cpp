@@ -18,11 +18,6 @@ void add_memory(std::map<std::string, double>& out, const std::string& prefix, c
   out[prefix + ".collapse_residual"] = m.collapse_residual;
 }
 
-std::vector<int64_t> all_indices(size_t n) {
-  std::vector<int64_t> indices(n);
-  for (size_t i = 0; i < n; ++i) indices[i] = static_cast<int64_t>(i);
-  return indices;
-}
 }  // namespace
 
 std::map<std::string, double> memory_diagnostics(models::LunarModel& model,
@@ -56,9 +51,9 @@ std::map<std::string, double> memory_diagnostics(models::LunarModel& model,
   return out;
 }
 
-DiagnosticsCallback::DiagnosticsCallback(std::shared_ptr<RunLog> log,
-                                         std::vector<data::Example> probe, at::Device device,
-                                         int64_t every, std::vector<int64_t> heatmap_steps,
+DiagnosticsCallback::DiagnosticsCallback(std::shared_ptr<RunLog> log, data::Batch probe,
+                                         at::Device device, int64_t every,
+                                         std::vector<int64_t> heatmap_steps,
                                          std::filesystem::path heatmap_dir)
     : log_(std::move(log)),
       probe_(std::move(probe)),
@@ -74,9 +69,8 @@ void DiagnosticsCallback::on_start(const TrainingState& state, models::LunarMode
 }
 
 void DiagnosticsCallback::measure(int64_t step, models::LunarModel& model) {
-  if (probe_.empty() || !model->initial_memory().defined()) return;
-  const auto batch = data::collate(probe_, all_indices(probe_.size()));
-  const auto values = memory_diagnostics(model, batch, device_);
+  if (probe_.size() == 0 || !model->initial_memory().defined()) return;
+  const auto values = memory_diagnostics(model, probe_, device_);
   if (!values.empty()) log_->record(step, "diag", values);
 }
 

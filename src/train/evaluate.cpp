@@ -22,7 +22,7 @@ models::ModelInput to_model_input(const data::Batch& batch, const at::Device& de
 }
 
 EvalResult evaluate(models::LunarModel& model, const std::vector<data::Example>& examples,
-                    int64_t batch_size, const at::Device& device, bool bf16) {
+                    int64_t batch_size, int64_t pad_to, const at::Device& device, bool bf16) {
   check(!examples.empty(), "[evaluate] expected a non-empty split");
   const bool was_training = model->is_training();
   model->eval();
@@ -31,6 +31,7 @@ EvalResult evaluate(models::LunarModel& model, const std::vector<data::Example>&
   data::BatchLoaderOptions options;
   options.batch_size = batch_size;
   options.shuffle = false;
+  options.pad_to = pad_to;
   data::BatchLoader loader(examples, options);
   double loss_sum = 0;
   int64_t correct = 0, count = 0;

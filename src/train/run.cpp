@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <numeric>
 
 #include "lunar/core/atomic_file.h"
 #include "lunar/core/error.h"
@@ -33,6 +34,8 @@ void apply_task_facts(RunConfig& config, const data::TaskInfo& info) {
   model.input.embedding = info.pixels ? "pixel" : "token";
   model.input.vocab_size = info.vocab_size;
   model.input.max_length = info.max_length;
+  model.input.pixel_mean = info.pixel_mean;
+  model.input.pixel_std = info.pixel_std;
 }
 
 namespace {
@@ -52,10 +55,12 @@ void write_summary(const fs::path& path, const RunSummary& s) {
   write_atomically(path, j.dump(2) + "\n");
 }
 
-std::vector<data::Example> probe_examples(const std::vector<data::Example>& validation,
-                                          int64_t count) {
-  const auto n = std::min<size_t>(validation.size(), static_cast<size_t>(count));
-  return {validation.begin(), validation.begin() + static_cast<std::ptrdiff_t>(n)};
+// The first `count` validation examples, padded as the run pads its batches.
+data::Batch probe_batch(const std::vector<data::Example>& validation, int64_t count,
+                        int64_t pad_to) {
+  std::vector<int64_t> indices(std::min<size_t>(validation.size(), static_cast<size_t>(count)));
+  std::iota(indices.begin(), indices.end(), 0);
+  return data::collate(validation, indices, pad_to);
 }
 }  // namespace
 
@@ -103,7 +108,7 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
         std::make_shared<ProgressCallback>(config.train.log_every, options.terminal));
     trainer.add_callback(std::make_shared<LogCallback>(log, config.train.log_every));
     trainer.add_callback(std::make_shared<DiagnosticsCallback>(
-        log, probe_examples(task.validation, 32), device, config.diag.every,
+        log, probe_batch(task.validation, 32, padded_length(config)), device, config.diag.every,
         config.diag.heatmap_steps, run_dir / "heatmaps"));
   }
   install_stop_handlers();
@@ -122,8 +127,9 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
     const int64_t batch =
         config.train.eval_batch_size > 0 ? config.train.eval_batch_size : config.train.batch_size;
     const bool bf16 = config.runtime.precision == "bf16";
+    const int64_t pad_to = padded_length(config);
     summary.test_accuracy_last =
-        evaluate_across(sync, model, task.test, batch, device, bf16).accuracy;
+        evaluate_across(sync, model, task.test, batch, pad_to, device, bf16).accuracy;
     // Rank 0 reads the best checkpoint and hands its weights to the others, so only rank 0
     // needs the run directory here.
     std::vector<double> has_best{main_process && fs::exists(paths.best) ? 1.0 : 0.0};
@@ -131,7 +137,7 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
     if (has_best[0] > 0) {
       if (main_process) load_checkpoint(paths.best, *model, nullptr, false);
       if (sync) sync->broadcast_model(model);
-      const auto best = evaluate_across(sync, model, task.test, batch, device, bf16);
+      const auto best = evaluate_across(sync, model, task.test, batch, pad_to, device, bf16);
       summary.test_accuracy_best = best.accuracy;
       summary.test_loss_best = best.loss;
     }

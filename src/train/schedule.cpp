@@ -10,7 +10,7 @@ namespace lunar::train {
 
 double learning_rate(const ScheduleConfig& schedule, double base, int64_t step,
                      int64_t total_steps) {
-  if (step <= 0) return 0.0;
+  check(step >= 0, "[schedule] expected a step >= 0, got {}", step);
   const double s = static_cast<double>(step);
   const double warmup = static_cast<double>(schedule.warmup);
   const double ramp = warmup > 0 ? std::min(1.0, s / warmup) : 1.0;

@@ -10,9 +10,9 @@ namespace lunar::train {
 
 EvalResult evaluate_across(GradientSynchronizer* sync, models::LunarModel& model,
                            const std::vector<data::Example>& examples, int64_t batch_size,
-                           const at::Device& device, bool bf16) {
+                           int64_t pad_to, const at::Device& device, bool bf16) {
   if (sync == nullptr || sync->world_size() == 1) {
-    return evaluate(model, examples, batch_size, device, bf16);
+    return evaluate(model, examples, batch_size, pad_to, device, bf16);
   }
   check(!examples.empty(), "[evaluate] expected a non-empty split");
   const auto count = static_cast<int64_t>(examples.size());
@@ -24,7 +24,7 @@ EvalResult evaluate_across(GradientSynchronizer* sync, models::LunarModel& model
   std::vector<double> sums{0, 0, 0};
   if (last > first) {
     const std::vector<data::Example> shard(examples.begin() + first, examples.begin() + last);
-    const auto result = evaluate(model, shard, batch_size, device, bf16);
+    const auto result = evaluate(model, shard, batch_size, pad_to, device, bf16);
     sums = {result.loss * result.count, result.accuracy * result.count,
             static_cast<double>(result.count)};
   }

@@ -87,6 +87,7 @@ Trainer::Trainer(const RunConfig& config, models::LunarModel model, const data::
   options.drop_last = true;
   options.repeat = true;
   options.bucket_by_length = config_.train.bucket_by_length;
+  options.pad_to = padded_length(config_);
   loader_ = std::make_unique<data::BatchLoader>(task_.train, options);
 }
 
@@ -121,8 +122,9 @@ void Trainer::evaluate_and_checkpoint(TrainOutcome& outcome) {
   const int64_t eval_batch = train.eval_batch_size > 0 ? train.eval_batch_size : train.batch_size;
   EvalRecord record;
   record.step = state_.step;
-  record.validation = evaluate_across(sync_.get(), model_, task_.validation, eval_batch, device_,
-                                      config_.runtime.precision == "bf16");
+  record.validation =
+      evaluate_across(sync_.get(), model_, task_.validation, eval_batch, padded_length(config_),
+                      device_, config_.runtime.precision == "bf16");
   record.improved = record.validation.accuracy > state_.best_accuracy;
   if (record.improved) {
     state_.best_accuracy = record.validation.accuracy;
@@ -158,7 +160,8 @@ TrainOutcome Trainer::run() {
     StepRecord record;
     record.step = step;
     record.total_steps = train.steps;
-    record.learning_rate = learning_rate(config_.schedule, config_.optim.lr, step, train.steps);
+    // Update `step` takes λ(step − 1), as the research's LambdaLR.
+    record.learning_rate = learning_rate(config_.schedule, config_.optim.lr, step - 1, train.steps);
     set_learning_rate(*optimizer_, record.learning_rate);
     optimizer_->zero_grad();
     double loss_sum = 0;

@@ -54,6 +54,41 @@ TEST(Collate, PadsToTheLongestAndMasks) {
   EXPECT_FALSE(collate(make_examples(2), {0, 1}).tokens2.defined());
 }
 
+// task.padding = max_length: every document of every batch has exactly pad_to positions, so a
+// batch's shape (and, with masks off, each example's output) never depends on its neighbours.
+TEST(Collate, PadsEveryDocumentToAFixedLength) {
+  const auto examples = make_examples(4, true);
+  for (const std::vector<int64_t>& indices : {std::vector<int64_t>{0}, {1, 2}, {0, 1, 2, 3}}) {
+    const Batch batch = collate(examples, indices, 20);
+    EXPECT_EQ(batch.tokens.sizes(), (at::IntArrayRef{static_cast<int64_t>(indices.size()), 20}));
+    EXPECT_EQ(batch.tokens2.sizes(), (at::IntArrayRef{static_cast<int64_t>(indices.size()), 20}));
+    for (size_t b = 0; b < indices.size(); ++b) {
+      const auto& tokens = examples[indices[b]].tokens;
+      const auto real = static_cast<int64_t>(tokens.size());
+      EXPECT_EQ(batch.mask[b].sum().item<int64_t>(), real);
+      EXPECT_EQ(batch.tokens[b].slice(0, real).abs().sum().item<int64_t>(), 0);
+      EXPECT_EQ(batch.tokens[b][real - 1].item<int64_t>(), tokens.back());
+    }
+  }
+  // The same example, alone or among others, gives the same row.
+  EXPECT_TRUE(collate(examples, {3}, 20).tokens[0].equal(collate(examples, {0, 3}, 20).tokens[1]));
+  EXPECT_THROW(collate(examples, {0, 1, 2, 3}, 9), lunar::Error);  // a row of 13 tokens
+}
+
+TEST(BatchLoader, PadsEveryBatchToPadTo) {
+  const auto examples = make_examples(30);
+  BatchLoaderOptions options;
+  options.batch_size = 7;
+  options.pad_to = 16;
+  BatchLoader loader(examples, options);
+  int batches = 0;
+  while (auto batch = loader.next()) {
+    EXPECT_EQ(batch->tokens.size(1), 16);
+    ++batches;
+  }
+  EXPECT_EQ(batches, 5);
+}
+
 TEST(BatchLoader, CoversEveryExampleOncePerEpochDeterministically) {
   const auto examples = make_examples(103);
   BatchLoaderOptions options;

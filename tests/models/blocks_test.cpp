@@ -1,4 +1,4 @@
-// Every block against a hand composition of design.md §1's equations, using the module's own
+// Every block against a hand composition of the equations of docs/models.md, using the module's own
 // weights: LayerNorm, GELU, projections, softmax and the ConvLuna filters written out here.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -68,18 +68,30 @@ at::Tensor full_attention(const lunar::nn::AttentionProjections& p, const at::Te
                                          heads_of(linear(p->value_proj, kv_in)), divisor, mask)));
 }
 
-// ConvLuna's conv filter as a sum of shifted copies: y[t] = Σ_i w[h, i] x[t·s + i − ⌊(k−1)/2⌋].
+// ConvLuna's conv filter as a sum of shifted copies: y[t] = Σ_i w[h, i] x[t·s + i − left], with
+// 'same' padding (left = ⌊(k−1)/2⌋, the rest right) at stride 1 and none at stride > 1.
 at::Tensor conv_filter(const at::Tensor& x, const at::Tensor& weight, int64_t stride,
                        const at::Tensor& mask) {
-  const int64_t length = x.size(2), k = weight.size(1), left = (k - 1) / 2;
+  const int64_t length = x.size(2), k = weight.size(1);
+  const int64_t left = stride == 1 ? (k - 1) / 2 : 0, right = stride == 1 ? k - 1 - left : 0;
   auto input = x;
   if (mask.defined()) input = x * mask.view({x.size(0), 1, length, 1}).to(x.scalar_type());
-  const auto padded = at::constant_pad_nd(input, {0, 0, left, k - 1 - left});
-  auto out = at::zeros_like(x);
+  const auto padded = at::constant_pad_nd(input, {0, 0, left, right});
+  const int64_t outputs = length + left + right - k + 1;  // at stride 1
+  auto out = at::zeros_like(x.slice(2, 0, outputs));
   for (int64_t i = 0; i < k; ++i) {
-    out = out + weight.select(1, i).view({1, -1, 1, 1}) * padded.slice(2, i, i + length);
+    out = out + weight.select(1, i).view({1, -1, 1, 1}) * padded.slice(2, i, i + outputs);
   }
-  return out.slice(2, 0, length, stride);
+  return out.slice(2, 0, outputs, stride);
+}
+
+// Which windows of k positions, stride s, are real: all their keys are.
+at::Tensor window_mask(const at::Tensor& mask, int64_t k, int64_t stride) {
+  std::vector<at::Tensor> real;
+  for (int64_t t = 0; t * stride + k <= mask.size(1); ++t) {
+    real.push_back(mask.slice(1, t * stride, t * stride + k).all(1));
+  }
+  return at::stack(real, 1);
 }
 
 // Max over each window of k positions, stride s; a window is real when all its keys are.
@@ -88,12 +100,11 @@ std::pair<at::Tensor, at::Tensor> maxpool_filter(const at::Tensor& x, int64_t k,
   const int64_t length = x.size(2), out_length = (length - k) / stride + 1;
   const auto input =
       mask.defined() ? x * mask.view({x.size(0), 1, length, 1}).to(x.scalar_type()) : x;
-  std::vector<at::Tensor> windows, real;
+  std::vector<at::Tensor> windows;
   for (int64_t t = 0; t < out_length; ++t) {
     windows.push_back(std::get<0>(input.slice(2, t * stride, t * stride + k).max(2)));
-    if (mask.defined()) real.push_back(mask.slice(1, t * stride, t * stride + k).all(1));
   }
-  return {at::stack(windows, 2), mask.defined() ? at::stack(real, 1) : at::Tensor()};
+  return {at::stack(windows, 2), mask.defined() ? window_mask(mask, k, stride) : at::Tensor()};
 }
 
 class BlockReference : public ::testing::Test {
@@ -117,7 +128,10 @@ class BlockReference : public ::testing::Test {
 };
 
 TEST_F(BlockReference, TransformerPostLn) {
-  auto model = model_for("transformer");
+  auto config = tiny_config("transformer");
+  config.norm = "post";
+  auto model = build_double(config);
+  randomize_norms(*model);
   auto& block = transformer_encoder_of(model)->blocks.at(0);
   ASSERT_FALSE(block->options.pre_norm());
   // X_A = LN(X + Att(X, X)); X' = LN(X_A + FFN(X_A)), s = √d_h.
@@ -214,7 +228,8 @@ void check_simplified_convluna(LunaBlock block, const at::Tensor& x, const at::T
   if (filter->options.kind() == "conv") {
     keys = conv_filter(raw_keys, filter->weight, filter->options.stride(), mask);
     values = conv_filter(heads_of(x), filter->weight, filter->options.stride(), mask);
-    if (mask.defined()) filtered_mask = mask.slice(1, 0, x.size(1), filter->options.stride());
+    const int64_t k = filter->options.kernel(), s = filter->options.stride();
+    if (mask.defined()) filtered_mask = s == 1 ? mask : window_mask(mask, k, s);
   } else {
     const int64_t k = filter->options.kernel(), s = filter->options.stride();
     std::tie(keys, filtered_mask) = maxpool_filter(raw_keys, k, s, mask);

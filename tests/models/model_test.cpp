@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -128,6 +129,52 @@ TEST(Model, MemoryShapesDoNotDependOnLength) {
   }
 }
 
+// The authors' initialisations: TEmbedding's CLS is xavier-uniform on [1, 1, d] (bound
+// √(3/d)); IEmbedding's w ~ N(0, 1), b ~ N(0, 0.1) and CLS ~ N(0, 1); positions 0.
+TEST(Embedding, InitialisationsFollowTheAuthors) {
+  constexpr int64_t kDim = 4096;  // enough draws for the sample moments to be tight
+  InputConfig tokens;
+  tokens.vocab_size = 5;
+  tokens.max_length = 4;
+  torch::manual_seed(41);
+  InputEmbedding token_embedding(tokens, kDim);
+  const double bound = std::sqrt(3.0 / kDim);
+  const auto& cls = token_embedding->cls;
+  EXPECT_LE(cls.abs().max().item<double>(), bound);
+  EXPECT_GT(cls.abs().max().item<double>(), 0.95 * bound);
+  EXPECT_NEAR(cls.std().item<double>(), bound / std::sqrt(3.0), 0.05 * bound);  // U(±a): a/√3
+
+  InputConfig pixels;
+  pixels.embedding = "pixel";
+  pixels.max_length = 4;
+  InputEmbedding pixel_embedding(pixels, kDim);
+  EXPECT_NEAR(pixel_embedding->pixels->weight.std().item<double>(), 1.0, 0.05);
+  EXPECT_NEAR(pixel_embedding->pixels->bias.std().item<double>(), 0.1, 0.005);
+  EXPECT_NEAR(pixel_embedding->cls.std().item<double>(), 1.0, 0.05);
+  EXPECT_NEAR(pixel_embedding->pixels->weight.mean().item<double>(), 0.0, 0.05);
+  EXPECT_EQ(pixel_embedding->positions.abs().max().item<double>(), 0.0);
+}
+
+// Pathfinder's constants, (p/255 − 0.5)/0.5: p = 0 → −1, p = 255 → 1, p = 51 → −0.6.
+TEST(Embedding, PixelNormalisationComesFromTheInputConfig) {
+  InputConfig input;
+  input.embedding = "pixel";
+  input.max_length = 3;
+  input.pixel_mean = 0.5;
+  input.pixel_std = 0.5;
+  InputEmbedding embedding(input, 1);
+  embedding->to(at::kDouble);
+  {
+    at::NoGradGuard no_grad;
+    embedding->pixels->weight.fill_(1.0);
+    embedding->pixels->bias.zero_();
+  }
+  const auto out =
+      embedding->forward(at::tensor({0, 255, 51}, at::kLong).view({1, 3}), at::Tensor());
+  EXPECT_TENSORS_CLOSE(out.x.slice(1, 1).flatten(), at::tensor({-1.0, 1.0, -0.6}, at::kDouble),
+                       1e-12, 1e-12);
+}
+
 TEST(Embedding, PixelFormulaByHand) {
   InputConfig input;
   input.embedding = "pixel";
@@ -202,36 +249,66 @@ TEST(Heads, ClassifierAndMemoryRepresentation) {
   EXPECT_TENSORS_CLOSE(out.logits, expected, 1e-12, 1e-12);
 }
 
+// The authors' image classifier (IClassifier) has a second Linear(f, f) + GELU.
+TEST(Heads, PixelModelsHaveTheSecondHiddenLayer) {
+  auto config = tiny_config("convluna-conv");
+  config.input.embedding = "pixel";
+  lunar::seed_everything(48);
+  auto model = build_double(config);
+  ASSERT_TRUE(model->classifier->hidden_layer2);
+  EXPECT_FALSE(build_double(tiny_config("convluna-conv"))->classifier->hidden_layer2);
+  const auto batch = random_batch({5, 5}, 5);
+  const auto out = model->forward({batch.tokens, batch.mask, {}, {}});
+  const auto pooled = model->pooler->norm->forward(out.encoded.sequence).select(1, 0);
+  const auto& head = model->classifier;
+  auto hidden =
+      at::gelu(at::matmul(pooled, head->hidden_layer->weight.t()) + head->hidden_layer->bias);
+  hidden =
+      at::gelu(at::matmul(hidden, head->hidden_layer2->weight.t()) + head->hidden_layer2->bias);
+  const auto expected = at::matmul(hidden, head->output->weight.t()) + head->output->bias;
+  EXPECT_TENSORS_CLOSE(out.logits, expected, 1e-12, 1e-12);
+}
+
+// The authors' DualClassifier: the towers' CLS vectors, concatenated with no LayerNorm, through
+// the MLP with GELU (their final code) or ReLU (their workshop-era head).
 TEST(Heads, MatchingTowersShareEveryWeight) {
   for (const std::string features : {"uv", "full"}) {
-    SCOPED_TRACE(features);
-    auto config = tiny_config("convluna-conv");
-    config.pair = true;
-    config.num_classes = 2;
-    config.pair_features = features;
-    config.masks = "on";
-    lunar::seed_everything(47);
-    auto model = build_double(config);
-    EXPECT_FALSE(model->classifier);
-    const auto first = random_batch({6, 4}, 6);
-    const auto second = random_batch({3, 5}, 5);
-    const auto out = model->forward({first.tokens, first.mask, second.tokens, second.mask});
-    ASSERT_EQ(out.logits.sizes(), (std::vector<int64_t>{2, 2}));
-    // The second tower is the first tower applied to the second document.
-    const auto swapped = model->forward({second.tokens, second.mask, first.tokens, first.mask});
-    EXPECT_TENSORS_CLOSE(swapped.encoded.sequence, out.encoded2.sequence, 1e-12, 1e-12);
-    EXPECT_TENSORS_CLOSE(swapped.encoded.memory, out.encoded2.memory, 1e-12, 1e-12);
-    // Head on [u, v] (uv) or [u, v, u·v, u − v] (full).
-    const auto u = model->pooler->norm->forward(out.encoded.sequence).select(1, 0);
-    const auto v = model->pooler->norm->forward(out.encoded2.sequence).select(1, 0);
-    const auto joined = features == "uv" ? at::cat({u, v}, -1) : at::cat({u, v, u * v, u - v}, -1);
-    const auto& m = model->matcher;
-    auto h = at::gelu(at::matmul(joined, m->first->weight.t()) + m->first->bias);
-    h = at::gelu(at::matmul(h, m->second->weight.t()) + m->second->bias);
-    EXPECT_EQ(m->second->weight.size(0), 8);  // f/2
-    EXPECT_TENSORS_CLOSE(out.logits, at::matmul(h, m->output->weight.t()) + m->output->bias, 1e-12,
-                         1e-12);
-    EXPECT_THROW(model->forward({first.tokens, first.mask, {}, {}}), lunar::Error);
+    for (const std::string activation : {"gelu", "relu"}) {
+      SCOPED_TRACE(features + " " + activation);
+      auto config = tiny_config("convluna-conv");
+      config.pair = true;
+      config.num_classes = 2;
+      config.pair_features = features;
+      config.pair_activation = activation;
+      config.masks = "on";
+      lunar::seed_everything(47);
+      auto model = build_double(config);
+      EXPECT_FALSE(model->classifier);
+      const auto first = random_batch({6, 4}, 6);
+      const auto second = random_batch({3, 5}, 5);
+      const auto out = model->forward({first.tokens, first.mask, second.tokens, second.mask});
+      ASSERT_EQ(out.logits.sizes(), (std::vector<int64_t>{2, 2}));
+      // The second tower is the first tower applied to the second document.
+      const auto swapped = model->forward({second.tokens, second.mask, first.tokens, first.mask});
+      EXPECT_TENSORS_CLOSE(swapped.encoded.sequence, out.encoded2.sequence, 1e-12, 1e-12);
+      EXPECT_TENSORS_CLOSE(swapped.encoded.memory, out.encoded2.memory, 1e-12, 1e-12);
+      // Head on [u, v] (uv) or [u, v, u·v, u − v] (full), u and v the raw CLS outputs.
+      EXPECT_FALSE(model->pooler->norm);
+      const auto u = out.encoded.sequence.select(1, 0);
+      const auto v = out.encoded2.sequence.select(1, 0);
+      const auto joined =
+          features == "uv" ? at::cat({u, v}, -1) : at::cat({u, v, u * v, u - v}, -1);
+      const auto& m = model->matcher;
+      const auto act = [&](const at::Tensor& x) {
+        return activation == "relu" ? x.clamp_min(0.0) : at::gelu(x);
+      };
+      auto h = act(at::matmul(joined, m->first->weight.t()) + m->first->bias);
+      h = act(at::matmul(h, m->second->weight.t()) + m->second->bias);
+      EXPECT_EQ(m->second->weight.size(0), 8);  // f/2
+      EXPECT_TENSORS_CLOSE(out.logits, at::matmul(h, m->output->weight.t()) + m->output->bias,
+                           1e-12, 1e-12);
+      EXPECT_THROW(model->forward({first.tokens, first.mask, {}, {}}), lunar::Error);
+    }
   }
 }
 

@@ -28,11 +28,13 @@ TEST(Registry, ListsEveryFamily) {
   EXPECT_EQ(names, (std::vector<std::string>{"transformer", "luna", "preluna", "convluna",
                                              "ffkernel", "simpletron"}));
   EXPECT_EQ(find_architecture("preluna").default_norm, "pre");
+  // LRA's Transformer and the authors' TBlock are Pre-LN.
+  EXPECT_EQ(find_architecture("transformer").default_norm, "pre");
 }
 
 TEST(Registry, ResolveFillsTheArchitectureDefaults) {
   auto transformer = resolve(tiny_config("transformer"));
-  EXPECT_EQ(transformer.norm, "post");
+  EXPECT_EQ(transformer.norm, "pre");
   EXPECT_EQ(transformer.masks, "on");
   EXPECT_EQ(transformer.attention_dim, 8);
   for (const std::string name : {"luna", "convluna"}) {

@@ -1,4 +1,5 @@
-// ConvLuna's sequence filter on hand-worked cases: conv (k = 4 'same' padding, stride 2),
+// ConvLuna's sequence filter on hand-worked cases: conv (k = 4 'same' padding at stride 1, no
+// padding at stride 2, as the authors' ConvLunaBlock),
 // max-pool (lengths and values), the identity, masks, initialisation and option errors.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -29,10 +30,11 @@ at::Tensor sequence(const std::vector<std::vector<double>>& rows) {
 }
 
 // Cross-correlation of each (head, feature) channel with the head's taps, `left` zeros before
-// the sequence and zeros after it, every `stride`-th output: a plain loop.
-at::Tensor loop_conv(const at::Tensor& x, const at::Tensor& weight, int64_t left, int64_t stride) {
+// the sequence and `right` after it, every `stride`-th output: a plain loop.
+at::Tensor loop_conv(const at::Tensor& x, const at::Tensor& weight, int64_t left, int64_t right,
+                     int64_t stride) {
   const int64_t batch = x.size(0), heads = x.size(1), length = x.size(2), width = x.size(3);
-  const int64_t k = weight.size(1), out_length = (length + stride - 1) / stride;
+  const int64_t k = weight.size(1), out_length = (length + left + right - k) / stride + 1;
   auto out = at::zeros({batch, heads, out_length, width}, at::kDouble);
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t h = 0; h < heads; ++h) {
@@ -76,7 +78,7 @@ TEST(ConvFilter, OneTapPerHeadSharedByTheHeadsFeatures) {
   filter->to(at::kDouble);
   const auto x = at::randn({2, 3, 9, 4}, at::kDouble);
   const auto result = filter->forward(x, at::Tensor());
-  EXPECT_TENSORS_CLOSE(result.values, loop_conv(x, filter->weight.detach(), 1, 1), 1e-12, 1e-12);
+  EXPECT_TENSORS_CLOSE(result.values, loop_conv(x, filter->weight.detach(), 1, 2, 1), 1e-12, 1e-12);
 }
 
 TEST(ConvFilter, OddKernelIsCentred) {
@@ -85,7 +87,7 @@ TEST(ConvFilter, OddKernelIsCentred) {
   filter->to(at::kDouble);
   const auto x = at::randn({1, 2, 7, 3}, at::kDouble);
   EXPECT_TENSORS_CLOSE(filter->forward(x, at::Tensor()).values,
-                       loop_conv(x, filter->weight.detach(), 2, 1), 1e-12, 1e-12);
+                       loop_conv(x, filter->weight.detach(), 2, 2, 1), 1e-12, 1e-12);
 }
 
 TEST(ConvFilter, StrideTwoByHand) {
@@ -95,18 +97,40 @@ TEST(ConvFilter, StrideTwoByHand) {
     at::NoGradGuard no_grad;
     filter->weight.copy_(at::tensor({1.0, 10.0, 100.0, 1000.0}).view({1, 4}));
   }
-  const auto x = sequence({{1, 2, 3, 4, 5}});
-  const auto mask = at::tensor({1, 1, 1, 1, 0}, at::kLong).to(at::kBool).view({1, 5});
+  // No padding for stride > 1: windows [0, 4), [2, 6), [4, 8), output length ⌊(L−k)/s⌋+1.
+  const auto x = sequence({{1, 2, 3, 4, 5, 6, 7, 8}});
+  const auto mask = at::tensor({1, 1, 1, 1, 1, 1, 0, 0}, at::kLong).to(at::kBool).view({1, 8});
   const auto result = filter->forward(x, mask);
-  EXPECT_EQ(filter->output_length(5), 3);
-  EXPECT_EQ(filter->output_length(6), 3);
-  // Outputs at t = 0, 2, 4 of the stride-1 result; position 4 is padding, zeroed first.
-  EXPECT_TENSORS_CLOSE(result.values, sequence({{3210, 432, 4}}), 0.0, 1e-12);
+  EXPECT_EQ(filter->output_length(8), 3);
+  EXPECT_EQ(filter->output_length(9), 3);
+  EXPECT_EQ(filter->output_length(4), 1);
+  EXPECT_EQ(filter->output_length(3), 0);
+  // y[t] = x[2t] + 10 x[2t+1] + 100 x[2t+2] + 1000 x[2t+3]; positions 6 and 7 are padding,
+  // zeroed first, and the window holding them is not real.
+  EXPECT_TENSORS_CLOSE(result.values, sequence({{4321, 6543, 65}}), 0.0, 1e-12);
   ASSERT_TRUE(result.mask.defined());
   EXPECT_TRUE(result.mask.equal(at::tensor({1, 1, 0}, at::kLong).to(at::kBool).view({1, 3})));
-  // Without the padding the last output reads x[3] and x[4].
-  EXPECT_TENSORS_CLOSE(filter->forward(x, at::Tensor()).values, sequence({{3210, 5432, 54}}), 0.0,
+  // Without a mask (the research's regime) the last window reads the pad values as given.
+  EXPECT_TENSORS_CLOSE(filter->forward(x, at::Tensor()).values, sequence({{4321, 6543, 8765}}), 0.0,
                        1e-12);
+}
+
+TEST(ConvFilter, StridedConvMatchesTheLoopWithoutPadding) {
+  torch::manual_seed(10);
+  for (int64_t stride : {2, 3, 4}) {
+    auto filter = make_filter("conv", 2, 4, stride);
+    filter->to(at::kDouble);
+    const auto x = at::randn({2, 2, 13, 3}, at::kDouble);
+    const auto result = filter->forward(x, at::Tensor());
+    EXPECT_EQ(result.values.size(2), (13 - 4) / stride + 1) << stride;
+    EXPECT_TENSORS_CLOSE(result.values, loop_conv(x, filter->weight.detach(), 0, 0, stride), 1e-12,
+                         1e-12);
+  }
+}
+
+TEST(ConvFilter, StridedConvRejectsSequencesShorterThanTheKernel) {
+  auto filter = make_filter("conv", 1, 4, 2);
+  EXPECT_THROW(filter->forward(sequence({{1, 2, 3}}), at::Tensor()), lunar::Error);
 }
 
 TEST(ConvFilter, PaddedPositionsAreZeroedBeforeFiltering) {
@@ -118,7 +142,7 @@ TEST(ConvFilter, PaddedPositionsAreZeroedBeforeFiltering) {
       at::tensor({1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0}, at::kLong).to(at::kBool).view({2, 6});
   const auto zeroed = x.masked_fill(mask.logical_not().view({2, 1, 6, 1}), 0.0);
   const auto result = filter->forward(x, mask);
-  EXPECT_TENSORS_CLOSE(result.values, loop_conv(zeroed, filter->weight.detach(), 1, 1), 1e-12,
+  EXPECT_TENSORS_CLOSE(result.values, loop_conv(zeroed, filter->weight.detach(), 1, 2, 1), 1e-12,
                        1e-12);
   EXPECT_TRUE(result.mask.equal(mask));
   // A garbage value in the padding changes nothing.
@@ -170,24 +194,22 @@ TEST(MaxPoolFilter, RejectsSequencesShorterThanTheWindow) {
   EXPECT_THROW(filter->forward(sequence({{1, 2, 3}}), at::Tensor()), lunar::Error);
 }
 
-TEST(Filter, KernelOneIsTheIdentity) {
+TEST(Filter, KernelOneIsTheIdentityForEveryStride) {
   torch::manual_seed(9);
   const auto x = at::randn({2, 3, 7, 4}, at::kDouble);
   const auto mask =
       at::tensor({1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0}, at::kLong).to(at::kBool).view({2, 7});
   for (const std::string kind : {"conv", "maxpool", "identity"}) {
-    auto filter = make_filter(kind, 3, 1, 1);
-    EXPECT_TRUE(filter->is_identity()) << kind;
-    EXPECT_TRUE(filter->parameters().empty()) << kind;
-    EXPECT_EQ(filter->output_length(7), 7) << kind;
-    const auto result = filter->forward(x, mask);
-    EXPECT_TENSORS_CLOSE(result.values, x, 0.0, 0.0);
-    EXPECT_TRUE(result.mask.equal(mask)) << kind;
+    for (int64_t stride : {1, 2, 4}) {
+      auto filter = make_filter(kind, 3, 1, stride);
+      EXPECT_TRUE(filter->is_identity()) << kind << stride;
+      EXPECT_TRUE(filter->parameters().empty()) << kind << stride;
+      EXPECT_EQ(filter->output_length(7), 7) << kind << stride;
+      const auto result = filter->forward(x, mask);
+      EXPECT_TENSORS_CLOSE(result.values, x, 0.0, 0.0);
+      EXPECT_TRUE(result.mask.equal(mask)) << kind << stride;
+    }
   }
-  // k = 1 with stride 2 is not the identity: every second position.
-  auto pool = make_filter("maxpool", 3, 1, 2);
-  EXPECT_FALSE(pool->is_identity());
-  EXPECT_TENSORS_CLOSE(pool->forward(x, at::Tensor()).values, x.slice(2, 0, 7, 2), 0.0, 0.0);
 }
 
 TEST(Filter, RejectsInvalidOptionsNamingThem) {

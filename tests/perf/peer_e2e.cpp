@@ -36,11 +36,14 @@ struct Variant {
 void PrintTo(const Variant& variant, std::ostream* out) { *out << variant.name; }
 
 // Every family and the options that change the dataflow: sharing, variant, filter, masks (with
-// the max-pool window rule), stride, temperatures, representation, attention width, norms.
+// the max-pool window rule), stride (unpadded above 1), temperatures, representation, attention
+// width, norms, and the research's fixed-length padding with masks off.
 const std::vector<Variant>& variants() {
   static const std::vector<Variant> table = {
       {"transformer", "model.architecture=transformer"},
+      {"transformer_post", "model.architecture=transformer model.norm=post"},
       {"luna", "model.architecture=luna"},
+      {"luna_max_length", "model.architecture=luna task.padding=max_length"},
       {"luna_official", "model.architecture=luna model.luna.sharing=none"},
       {"preluna", "model.architecture=preluna model.representation=memory"},
       {"convluna_conv", "model.architecture=convluna"},
@@ -53,6 +56,8 @@ const std::vector<Variant>& variants() {
        "model.convluna.kernel=5 model.convluna.stride=2 model.masks=on model.attention_dim=32 "
        "model.convluna.pack_temperature=unit model.convluna.unpack_temperature=sqrt"},
       {"convluna_maxpool", "model.architecture=convluna model.convluna.filter=maxpool"},
+      {"convluna_conv_stride4_max_length",
+       "model.architecture=convluna model.convluna.stride=4 task.padding=max_length"},
       {"ffkernel", "model.architecture=ffkernel model.ffkernel.orthogonality=0.1"},
       {"simpletron",
        "model.architecture=simpletron model.masks=on model.simpletron.output_projection=true"},

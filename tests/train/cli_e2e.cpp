@@ -3,12 +3,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "support/process.h"
 
@@ -140,6 +143,74 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
   ASSERT_EQ(inspected.code, 0) << inspected.output;
   EXPECT_NE(inspected.output.find("block1"), std::string::npos) << inspected.output;
   EXPECT_TRUE(fs::exists(dir_ / "inspect" / "memory_initial.png"));
+}
+
+namespace {
+
+// `predict --logits` output: per line, the class and the logits.
+struct Prediction {
+  std::vector<int> classes;
+  std::vector<std::vector<double>> logits;
+};
+Prediction parse_predictions(const std::string& text) {
+  Prediction out;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    int label = -1;
+    fields >> label;
+    std::vector<double> values;
+    for (double v; fields >> v;) values.push_back(v);
+    out.classes.push_back(label);
+    out.logits.push_back(values);
+  }
+  return out;
+}
+double max_difference(const Prediction& a, const Prediction& b) {
+  double worst = 0;
+  for (size_t row = 0; row < std::min(a.logits.size(), b.logits.size()); ++row) {
+    for (size_t c = 0; c < std::min(a.logits[row].size(), b.logits[row].size()); ++c) {
+      worst = std::max(worst, std::abs(a.logits[row][c] - b.logits[row][c]));
+    }
+  }
+  return worst;
+}
+
+}  // namespace
+
+// task.padding = max_length (the research's regime): with masks off, a prediction never depends
+// on which other examples share its batch (up to float rounding in the batched products);
+// padding to the longest example it does.
+TEST_F(Cli, MaxLengthPaddingMakesPredictionsIndependentOfTheBatch) {
+  const auto run_dir = (dir_ / "run_max_length").string();
+  auto trained = run_command(train_command(run_dir, 5) + " task.padding=max_length");
+  ASSERT_EQ(trained.code, 0) << trained.output;
+  const auto input = dir_ / "max_length_input.txt";
+  {
+    std::ifstream test_split(dir_ / "data" / "basic_test.tsv");
+    std::ofstream out(input);
+    std::string line;
+    std::getline(test_split, line);  // header
+    for (int i = 0; i < 40 && std::getline(test_split, line); ++i) {
+      out << line.substr(0, line.find('\t')) << "\n";
+    }
+  }
+  const auto predict = [&](int batch_size, const std::string& padding) {
+    auto result = run_command(lunar_cli() + " predict --logits --checkpoint " + run_dir +
+                              "/checkpoints/last.pt --input " + input.string() + " --batch-size " +
+                              std::to_string(batch_size) + " --set task.padding=" + padding);
+    EXPECT_EQ(result.code, 0) << result.output;
+    return parse_predictions(result.output);
+  };
+  const auto one = predict(1, "max_length"), many = predict(32, "max_length");
+  ASSERT_EQ(one.classes.size(), 40u);
+  ASSERT_EQ(many.classes.size(), 40u);
+  ASSERT_EQ(one.logits[0].size(), 10u);
+  EXPECT_EQ(one.classes, many.classes);
+  EXPECT_LE(max_difference(one, many), 1e-5);
+  // The same model padding each batch to its longest example reads different padding.
+  EXPECT_GT(max_difference(predict(1, "longest"), predict(32, "longest")), 1e-3);
 }
 
 TEST_F(Cli, BadConfigurationNamesFileLineAndKey) {

@@ -196,8 +196,14 @@ TEST(ConfigFiles, LraConfigsCarryTheResearchSettings) {
   EXPECT_EQ(cifar.model.num_blocks, 8);
   const RunConfig matching = load_config(lra / "matching" / "transformer.toml");
   EXPECT_TRUE(matching.model.pair);
-  EXPECT_EQ(matching.model.norm, "post");
+  EXPECT_EQ(matching.model.norm, "pre");  // LRA's Transformer and the authors' TBlock
   EXPECT_DOUBLE_EQ(matching.optim.lr, 0.015);
+  // The research's fixed-length padding wherever masks are off; the masked Transformer pads
+  // each batch to its longest example, which computes the same function.
+  EXPECT_EQ(listops.task.padding, "max_length");
+  EXPECT_EQ(cifar.task.padding, "max_length");
+  EXPECT_EQ(matching.task.padding, "longest");
+  EXPECT_EQ(load_config(lra / "text" / "luna.toml").task.padding, "max_length");
 }
 
 TEST_F(ConfigTest, ToTomlRoundTripsDefaultsAndChangedValues) {

@@ -120,7 +120,7 @@ TEST(Trainer, TinyModelsLearnTheToyTask) {
     train::Trainer trainer(config, model, task, at::kCPU, fx.paths(), "");
     const auto outcome = trainer.run();
     EXPECT_EQ(outcome.state.step, 150);
-    const auto result = train::evaluate(model, task.test, 64, at::kCPU, false);
+    const auto result = train::evaluate(model, task.test, 64, 0, at::kCPU, false);
     EXPECT_GT(result.accuracy, 0.9) << architecture << " did not learn: chance is 0.5";
   }
 }
@@ -186,7 +186,7 @@ TEST(Trainer, BestCheckpointIsTheBestValidationStep) {
   EXPECT_EQ(header.config_toml, "cfg");
   auto reloaded = fresh_model(config);
   train::load_checkpoint(fx.dir / "best.pt", *reloaded, nullptr, false);
-  EXPECT_DOUBLE_EQ(train::evaluate(reloaded, task.validation, 32, at::kCPU, false).accuracy,
+  EXPECT_DOUBLE_EQ(train::evaluate(reloaded, task.validation, 32, 0, at::kCPU, false).accuracy,
                    evals->evals[best].validation.accuracy);
   EXPECT_EQ(train::read_checkpoint_header(fx.dir / "last.pt").state.step, 100);
 }
@@ -202,7 +202,7 @@ TEST(Trainer, DiagnosticsDoNotChangeTraining) {
   auto model_b = fresh_model(config);
   train::Trainer b(config, model_b, task, at::kCPU, diag.paths(), "");
   auto log = std::make_shared<train::RunLog>(diag.dir);
-  std::vector<data::Example> probe(task.validation.begin(), task.validation.begin() + 8);
+  const auto probe = data::collate(task.validation, {0, 1, 2, 3, 4, 5, 6, 7});
   b.add_callback(std::make_shared<train::DiagnosticsCallback>(
       log, probe, at::kCPU, 5, std::vector<int64_t>{0, 20}, diag.dir / "heatmaps"));
   b.run();
@@ -212,6 +212,42 @@ TEST(Trainer, DiagnosticsDoNotChangeTraining) {
   EXPECT_TRUE(fs::exists(diag.dir / "heatmaps" / "memory_step000020.png"));
   EXPECT_TRUE(fs::exists(diag.dir / "heatmaps" / "memory_grad_step000020.png"));
   EXPECT_TRUE(fs::exists(diag.dir / "metrics.jsonl"));
+}
+
+// PyTorch's LambdaLR, as the research ran it: update n takes λ(n − 1), so the first update has
+// learning rate 0 and leaves the weights unchanged (AdamW's decay is scaled by the rate too).
+TEST(Trainer, UpdateNTakesTheScheduleAtNMinusOne) {
+  class RecordSteps : public train::TrainerCallback {
+   public:
+    void on_step(const train::StepRecord& r, models::LunarModel& model,
+                 const models::ModelOutput&) override {
+      rates.push_back(r.learning_rate);
+      if (r.step == 1) after_first = parameters_of(model);
+    }
+    std::vector<double> rates;
+    std::vector<at::Tensor> after_first;
+  };
+  const auto task = toy_task();
+  Fixture fx("lunar_trainer_lambda");
+  auto config = toy_config("convluna", 3);
+  config.optim.weight_decay = 0.1;
+  auto model = fresh_model(config);
+  const auto initial = parameters_of(model);
+  train::Trainer trainer(config, model, task, at::kCPU, fx.paths(), "");
+  auto steps = std::make_shared<RecordSteps>();
+  trainer.add_callback(steps);
+  trainer.run();
+  // constant schedule, W = 10, base 0.01: λ(t) = 0.01 · t / 10
+  ASSERT_EQ(steps->rates.size(), 3u);
+  EXPECT_DOUBLE_EQ(steps->rates[0], 0.0);
+  EXPECT_DOUBLE_EQ(steps->rates[1], 0.001);
+  EXPECT_DOUBLE_EQ(steps->rates[2], 0.002);
+  ASSERT_EQ(steps->after_first.size(), initial.size());
+  for (size_t i = 0; i < initial.size(); ++i) {
+    EXPECT_TENSORS_CLOSE(steps->after_first[i], initial[i], 0.0, 0.0);
+  }
+  const auto last = parameters_of(model);
+  EXPECT_FALSE(last[0].equal(initial[0]));
 }
 
 TEST(Trainer, EarlyStoppingAfterPatienceEvaluationsWithoutImprovement) {

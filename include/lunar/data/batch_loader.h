@@ -17,8 +17,9 @@
 
 namespace lunar::data {
 
-// Padded to the longest example in the batch (pad id 0). Pixel tasks have fixed lengths, so
-// their masks are all true; a pixel value 0 is a real token, hence the explicit mask.
+// Padded with id 0 to the longest example in the batch, or to a fixed length. Pixel tasks have
+// fixed lengths, so their masks are all true; a pixel value 0 is a real token, hence the
+// explicit mask.
 struct Batch {
   at::Tensor tokens;   // [B, L] int64
   at::Tensor mask;     // [B, L] bool, true = real token
@@ -29,7 +30,10 @@ struct Batch {
 };
 
 // Builds one batch from examples[indices[i]]; tokens2/mask2 when any example has tokens2.
-Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& indices);
+// pad_to = 0 pads to the longest example (each document separately); pad_to > 0 pads every
+// document to exactly pad_to tokens (an example longer than that is an error).
+Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& indices,
+              int64_t pad_to = 0);
 
 struct BatchLoaderOptions {
   int64_t batch_size = 32;  // global batch size, split across ranks
@@ -42,6 +46,7 @@ struct BatchLoaderOptions {
   int64_t world_size = 1;
   bool repeat = false;   // cycle epochs forever (step-based training): next() never ends
   int64_t prefetch = 4;  // batches prepared ahead by the background thread
+  int64_t pad_to = 0;    // 0: pad to the longest example; > 0: every batch to this length
   // Optional work on each batch in the background thread (e.g. augmentation, pinning);
   // an exception it throws reaches the caller of next().
   std::function<void(Batch&)> on_batch;

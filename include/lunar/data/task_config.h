@@ -8,9 +8,13 @@
 namespace lunar::data {
 
 struct TaskConfig {
-  std::string name = "listops";      // listops | text | matching | cifar10 | fmnist | pathfinder
-  std::string path = "";             // folder holding the task's files (see docs/data.md)
-  int64_t max_length = 0;            // tokens per text without CLS; 0 takes the task's default
+  std::string name = "listops";  // listops | text | matching | cifar10 | fmnist | pathfinder
+  std::string path = "";         // folder holding the task's files (see docs/data.md)
+  int64_t max_length = 0;        // tokens per text without CLS; 0 takes the task's default
+  // longest: pad each batch to its longest example (fast); max_length: pad every batch to
+  // max_length, as the research did, so that with masks off an example's output never depends
+  // on which other examples share its batch. See docs/data.md, "Padding".
+  std::string padding = "longest";
   double validation_fraction = 0.1;  // text only: held-out slice of train (LRA validates on test)
   std::string pathfinder_difficulty = "curv_contour_length_14";
   std::string cache_dir = "";  // "" = <path>/.lunar-cache; "off" disables the cache
@@ -22,9 +26,11 @@ struct TaskInfo {
   std::string name;
   int64_t vocab_size;  // token ids are in [0, vocab_size); 0 is padding. 256 for pixel tasks
   int64_t num_classes;
-  int64_t max_length;  // default truncation length (without CLS)
-  bool pair;           // two texts per example (matching)
-  bool pixels;         // tokens are raw pixel intensities 0..255, fixed length, no padding
+  int64_t max_length;        // default truncation length (without CLS)
+  bool pair;                 // two texts per example (matching)
+  bool pixels;               // tokens are raw pixel intensities 0..255, fixed length, no padding
+  double pixel_mean = 0.48;  // pixel tasks: the model sees (p/255 − pixel_mean)/pixel_std, the
+  double pixel_std = 0.24;   // research's constants per task
 };
 
 // One example: token ids (bytes + 1, ListOps symbol ids, or pixel values), and the label.

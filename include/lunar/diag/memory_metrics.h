@@ -1,5 +1,6 @@
-// Measures of memory collapse (design.md section 4): how far the M memory vectors of a Luna-style
-// model have converged to one or a few directions, and how the pack and unpack attentions use them.
+// Measures of memory collapse (docs/memory-collapse.md): how far the M memory vectors of a
+// Luna-style model have converged to one or a few directions, and how the pack and unpack
+// attentions use them.
 #pragma once
 
 #include <ATen/ATen.h>

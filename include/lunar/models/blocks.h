@@ -1,5 +1,6 @@
-// Encoder blocks. Transformer (LRA baseline, Post-LN default) and the Luna family, whose
-// variants (Luna, PreLuna, ConvLuna) share one dataflow and differ by options (design.md §1).
+// Encoder blocks. Transformer (LRA baseline, Pre-LN default as LRA ran it) and the Luna family,
+// whose variants (Luna, PreLuna, ConvLuna) share one dataflow and differ by options
+// (docs/models.md).
 #pragma once
 
 #include <torch/nn/cloneable.h>

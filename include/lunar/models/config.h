@@ -9,9 +9,11 @@ namespace lunar::models {
 
 // How the first block's input and the classifier see the data.
 struct InputConfig {
-  std::string embedding = "token";  // token | pixel (continuous e = x̂·w + b, x̂ = (p/255-0.48)/0.24)
+  std::string embedding = "token";  // token | pixel (continuous e = x̂·w + b, x̂ = (p/255 − μ)/σ)
   int64_t vocab_size = 0;           // token embedding size (pad id 0); unused for pixels
   int64_t max_length = 0;           // longest input without CLS (learned positions); CLS is extra
+  double pixel_mean = 0.48;         // μ and σ of the pixel normalisation (the task's:
+  double pixel_std = 0.24;          // CIFAR-10 0.48/0.24, Pathfinder 0.5/0.5)
 };
 
 struct LunaConfig {
@@ -60,11 +62,14 @@ struct ModelConfig {
   // Luna family: > 0 computes pack and unpack attention this many query rows at a time in
   // training and recomputes the maps in backward (less memory, more time); 0 = all at once.
   int64_t attention_chunk = 0;
-  std::string norm = "";  // post | pre; "" takes the architecture's default (pre only for preluna)
+  std::string norm = "";       // post | pre; "" takes the architecture's default (post for luna and
+                               // convluna, pre for the rest)
   std::string masks = "auto";  // on | off | auto (on for transformer, off for the Luna family)
   std::string representation = "cls";  // cls | mean (over the sequence) | memory (mean of the
                                        // final memory; Luna family only)
   std::string pair_features = "uv";  // matching head input: uv = [u, v] | full = [u, v, u·v, u−v]
+  std::string pair_activation = "gelu";  // matching head: gelu (authors' final code) | relu
+                                         // (their workshop-era head, used with PreLuna)
   int64_t num_classes = 2;
   bool pair = false;  // two-tower matching
   InputConfig input;

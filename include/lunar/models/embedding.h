@@ -1,4 +1,4 @@
-// Input embeddings (design.md §1): tokens or continuous pixels, plus learned positions
+// Input embeddings (docs/models.md): tokens or continuous pixels, plus learned positions
 // (init 0), plus a learned CLS vector prepended after the positions.
 #pragma once
 
@@ -26,7 +26,7 @@ class InputEmbeddingImpl : public torch::nn::Cloneable<InputEmbeddingImpl> {
   InputConfig input;
   int64_t dim;
   torch::nn::Embedding tokens{nullptr};  // token embedding (padding id 0)
-  torch::nn::Linear pixels{nullptr};     // e = x̂·w + b, x̂ = (p/255 − 0.48)/0.24
+  torch::nn::Linear pixels{nullptr};     // e = x̂·w + b, x̂ = (p/255 − μ)/σ (input.pixel_*)
   at::Tensor positions;                  // [max_length, D]
   at::Tensor cls;                        // [D]
 };

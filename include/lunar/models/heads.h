@@ -1,5 +1,5 @@
-// Output heads (design.md §1): a classifier on one representation, and the two-tower matching
-// head on a pair of representations.
+// Output heads (docs/models.md): a classifier on one representation, and the two-tower
+// matching head on a pair of representations.
 #pragma once
 
 #include <torch/nn/cloneable.h>
@@ -13,41 +13,47 @@
 
 namespace lunar::models {
 
-// LN, then the representation: cls = position 0; mean = mean over the (real) sequence
-// positions; memory = mean over the final memory rows.
+// LN (classifiers; the matching towers have none, as the authors' DualClassifier), then the
+// representation: cls = position 0; mean = mean over the (real) sequence positions; memory =
+// mean over the final memory rows.
 class PoolerImpl : public torch::nn::Cloneable<PoolerImpl> {
  public:
-  PoolerImpl(int64_t dim, std::string representation);
+  PoolerImpl(int64_t dim, std::string representation, bool normalize);
   void reset() override;
   at::Tensor forward(const EncoderOutput& encoded, const at::Tensor& mask);  // -> [B, D]
 
   int64_t dim;
   std::string representation;
-  torch::nn::LayerNorm norm{nullptr};
+  bool normalize;
+  torch::nn::LayerNorm norm{nullptr};  // when normalize
 };
 TORCH_MODULE(Pooler);
 
-// Pooler → Linear(d, f) → GELU → Linear(f, classes).
+// Pooler → Linear(d, f) → GELU [→ Linear(f, f) → GELU] → Linear(f, classes). The bracketed
+// layer is the authors' image classifier (IClassifier), used for pixel inputs.
 class ClassifierHeadImpl : public torch::nn::Cloneable<ClassifierHeadImpl> {
  public:
-  ClassifierHeadImpl(int64_t dim, int64_t hidden, int64_t num_classes);
+  ClassifierHeadImpl(int64_t dim, int64_t hidden, int64_t num_classes, bool second_layer);
   void reset() override;
   at::Tensor forward(const at::Tensor& pooled);  // [B, D] -> [B, C]
 
   int64_t dim, hidden, num_classes;
-  torch::nn::Linear hidden_layer{nullptr}, output{nullptr};
+  bool second_layer;
+  torch::nn::Linear hidden_layer{nullptr}, hidden_layer2{nullptr}, output{nullptr};
 };
 TORCH_MODULE(ClassifierHead);
 
-// [u, v] (or [u, v, u·v, u−v]) → Linear(2d|4d, f) → GELU → Linear(f, f/2) → GELU → Linear(f/2, C).
+// [u, v] (or [u, v, u·v, u−v]) → Linear(2d|4d, f) → a → Linear(f, f/2) → a → Linear(f/2, C),
+// a = GELU or ReLU.
 class MatchingHeadImpl : public torch::nn::Cloneable<MatchingHeadImpl> {
  public:
-  MatchingHeadImpl(int64_t dim, int64_t hidden, int64_t num_classes, std::string features);
+  MatchingHeadImpl(int64_t dim, int64_t hidden, int64_t num_classes, std::string features,
+                   std::string activation);
   void reset() override;
   at::Tensor forward(const at::Tensor& u, const at::Tensor& v);  // [B, D] x2 -> [B, C]
 
   int64_t dim, hidden, num_classes;
-  std::string features;
+  std::string features, activation;
   torch::nn::Linear first{nullptr}, second{nullptr}, output{nullptr};
 };
 TORCH_MODULE(MatchingHead);

@@ -12,10 +12,13 @@ namespace lunar::nn {
 struct SequenceFilterOptions {
   SequenceFilterOptions(std::string kind, int64_t num_heads, int64_t kernel, int64_t stride)
       : kind_(std::move(kind)), num_heads_(num_heads), kernel_(kernel), stride_(stride) {}
-  // conv: one k-tap filter per head shared by the head's features, no bias, init U(±1/√k),
-  //       'same' zero padding (⌊(k−1)/2⌋ left, the rest right), output length ⌈L/s⌉.
+  // conv: one k-tap filter per head shared by the head's features, no bias, init U(±1/√k);
+  //       for s = 1 'same' zero padding (⌊(k−1)/2⌋ left, the rest right), output length L;
+  //       for s > 1 no padding, output length ⌊(L−k)/s⌋+1 (the authors' ConvLunaBlock pads
+  //       only for stride 1).
   // maxpool: window k, stride s, no padding, output length ⌊(L−k)/s⌋+1.
-  // identity: no filtering. k = 1 with s = 1 is the identity for both kinds (no parameters).
+  // identity: no filtering. k = 1 is the identity for both kinds and every stride (no
+  // parameters), as in the authors' ConvAttention.
   TORCH_ARG(std::string, kind);
   TORCH_ARG(int64_t, num_heads);
   TORCH_ARG(int64_t, kernel);
@@ -33,11 +36,13 @@ class SequenceFilterImpl : public torch::nn::Cloneable<SequenceFilterImpl> {
   void reset() override;
 
   // x [B, H, L, Dh]; mask [B, L] bool or undefined. Padded positions are zeroed first.
-  // Output positions are real when: conv, the input position t·s is real; maxpool, the whole
-  // window is real (so appending padding never changes a real output).
+  // Output positions are real when: conv with s = 1, the input position t is real; otherwise
+  // the whole window is real (so appending padding never changes a real output; the first
+  // window stays real so that no row is fully masked).
   FilterResult forward(const at::Tensor& x, const at::Tensor& mask) const;
   int64_t output_length(int64_t length) const;
   bool is_identity() const;
+  bool pads() const;  // 'same' padding: conv with stride 1
 
   SequenceFilterOptions options;
   at::Tensor weight;  // [H, k] (conv only)

@@ -1,4 +1,4 @@
-// Linear-time attention kernels of the sibling families (design.md §1), computed right to
+// Linear-time attention kernels of the sibling families (docs/models.md), computed right to
 // left so that no N×N matrix is ever formed: O(N·Dh²) time and memory per head.
 #pragma once
 
@@ -20,7 +20,7 @@ at::Tensor normalized_linear_attention(const at::Tensor& phi_query, const at::Te
 //   query [B, H, Lq, Dh], key [B, H, Lk, Dh], value [B, H, Lk, Dv]
 //   key_mask [B, Lk] bool or undefined; padding rows of K and V are zeroed.
 //   length_norm: padded | valid: N = the real keys per example when key_mask is given (masks
-//   on, as design.md asks), else the padded length Lk; none: N = 1.
+//   on), else the padded length Lk; none: N = 1.
 at::Tensor softmax_free_attention(const at::Tensor& query, const at::Tensor& key,
                                   const at::Tensor& value, const at::Tensor& key_mask,
                                   const std::string& length_norm, double dropout, bool training);

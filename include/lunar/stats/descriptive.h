@@ -1,5 +1,5 @@
 // Descriptive statistics over seeds: mean, sample standard deviation, extremes, and the
-// "mean ± std" text used in result tables (design.md section 5).
+// "mean ± std" text used in result tables (docs/statistics.md).
 #pragma once
 
 #include <cstdint>

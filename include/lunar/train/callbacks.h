@@ -7,6 +7,7 @@
 #include <set>
 #include <vector>
 
+#include "lunar/data/batch_loader.h"
 #include "lunar/data/task_config.h"
 #include "lunar/train/run_log.h"
 #include "lunar/train/trainer.h"
@@ -46,14 +47,14 @@ class LogCallback : public TrainerCallback {
   int64_t window_ = 0;
 };
 
-// Memory-collapse metrics (design.md §4) of the initial memory P, its gradient and every
+// Memory-collapse metrics (docs/memory-collapse.md) of the initial memory P, its gradient and every
 // block's output memory on a fixed validation batch, every `every` steps (0 = at each
 // evaluation); heatmaps of P and of its gradient at the chosen steps. Runs the model in eval
 // mode without gradients and restores the training mode: it does not change training results.
 class DiagnosticsCallback : public TrainerCallback {
  public:
-  DiagnosticsCallback(std::shared_ptr<RunLog> log, std::vector<data::Example> probe,
-                      at::Device device, int64_t every, std::vector<int64_t> heatmap_steps,
+  DiagnosticsCallback(std::shared_ptr<RunLog> log, data::Batch probe, at::Device device,
+                      int64_t every, std::vector<int64_t> heatmap_steps,
                       std::filesystem::path heatmap_dir);
   void on_start(const TrainingState& state, models::LunarModel& model) override;
   void on_step(const StepRecord& record, models::LunarModel& model,
@@ -65,7 +66,7 @@ class DiagnosticsCallback : public TrainerCallback {
   void write_heatmaps(int64_t step, models::LunarModel& model);
 
   std::shared_ptr<RunLog> log_;
-  std::vector<data::Example> probe_;
+  data::Batch probe_;
   at::Device device_;
   int64_t every_;
   std::set<int64_t> heatmap_steps_;

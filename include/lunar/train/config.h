@@ -24,7 +24,8 @@ struct OptimConfig {
   double grad_clip = 0.0;      // max global L2 norm of the gradient; 0 = off
 };
 
-// `[schedule]`: the learning rate over steps (step counts from 1).
+// `[schedule]`: the learning rate over steps; update n takes the schedule's value at n − 1, as
+// PyTorch's LambdaLR (so the first update has learning rate 0 when W > 0).
 struct ScheduleConfig {
   // rsqrt:    the research's lr · min(1, step/W) / √max(step, W) (peak lr/√W at step W)
   // cosine:   linear warmup to lr over W steps, then cosine decay to min_lr at train.steps
@@ -57,7 +58,7 @@ struct RuntimeConfig {
   int64_t dist_timeout_s = 300;    // distributed runs: rendezvous and collective timeout
 };
 
-// `[diag]`: memory-collapse diagnostics (design.md §4).
+// `[diag]`: memory-collapse diagnostics (docs/memory-collapse.md).
 struct DiagConfig {
   int64_t every = 0;                   // metrics every N steps; 0 = at each evaluation
   std::vector<int64_t> heatmap_steps;  // steps at which to write heatmaps of P and its gradient
@@ -109,6 +110,10 @@ void save_config(const RunConfig& config, const std::filesystem::path& path);
 // Key-by-key equality over every key of the table.
 bool operator==(const RunConfig& a, const RunConfig& b);
 bool operator!=(const RunConfig& a, const RunConfig& b);
+
+// The length every batch is padded to: model.input.max_length (the positional table's length)
+// when task.padding = max_length, else 0 (each batch to its longest example).
+int64_t padded_length(const RunConfig& config);
 
 // One row per configuration key, for `lunar train --list-keys` and docs/configuration.md.
 struct KeyDescription {

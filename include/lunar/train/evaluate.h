@@ -18,9 +18,10 @@ struct EvalResult {
 models::ModelInput to_model_input(const data::Batch& batch, const at::Device& device);
 
 // Runs `model` in eval mode without gradients over every example of `examples` (restores the
-// previous training mode afterwards). `bf16` enables autocast.
+// previous training mode afterwards), in batches padded as data::collate with `pad_to`.
+// `bf16` enables autocast.
 EvalResult evaluate(models::LunarModel& model, const std::vector<data::Example>& examples,
-                    int64_t batch_size, const at::Device& device, bool bf16);
+                    int64_t batch_size, int64_t pad_to, const at::Device& device, bool bf16);
 
 // Fraction of the most frequent label: the accuracy of always guessing it.
 double majority_rate(const std::vector<data::Example>& examples);

@@ -1,4 +1,6 @@
-// Learning-rate schedules (design.md §3). Steps count from 1; step 0 has learning rate 0.
+// Learning-rate schedules λ(step) · base. As PyTorch's LambdaLR (which the research used), update
+// n (counting from 1) takes λ(n − 1): `step` is the number of updates already made, so the
+// first update has learning rate 0 whenever there is a warmup.
 #pragma once
 
 #include <cstdint>

@@ -40,7 +40,7 @@ class GradientSynchronizer {
 // synchronizer it is evaluate().
 EvalResult evaluate_across(GradientSynchronizer* sync, models::LunarModel& model,
                            const std::vector<data::Example>& examples, int64_t batch_size,
-                           const at::Device& device, bool bf16);
+                           int64_t pad_to, const at::Device& device, bool bf16);
 
 // True on the process that writes logs, checkpoints and summaries (rank 0, or no synchronizer).
 inline bool is_main_process(const GradientSynchronizer* sync) {

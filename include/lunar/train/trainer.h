@@ -1,4 +1,4 @@
-// The training loop (design.md §3): AdamW, the learning-rate schedule, gradient accumulation,
+// The training loop (docs/training.md): AdamW, the learning-rate schedule, gradient accumulation,
 // clipping, evaluation every E steps on the full validation set, best/last checkpoints and
 // early stopping. Progress, logs and diagnostics attach as callbacks.
 #pragma once
