@@ -1,5 +1,6 @@
 // Checkpoints: a failed write (disk full) is an error that keeps the earlier checkpoint and
-// leaves no temporary file; flipped bytes and checkpoints without a checksum are refused.
+// leaves no temporary file; flipped bytes and checkpoints without a checksum are refused;
+// --resume picks the newest complete checkpoint.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <torch/nn/modules/linear.h>
@@ -14,6 +15,7 @@
 
 #include "lunar/core/error.h"
 #include "lunar/train/checkpoint.h"
+#include "lunar/train/run.h"
 #include "support/expectations.h"
 
 namespace fs = std::filesystem;
@@ -107,4 +109,20 @@ TEST(CheckpointReliability, CheckpointWithoutChecksumIsRefused) {
   expect_error([&] { train::read_checkpoint_header(path); },
                "[checkpoint] expected a checksum in '" + path.string() + "'");
   fs::remove_all(dir);
+}
+
+TEST(CheckpointReliability, ResumeUsesTheNewestCompleteCheckpoint) {
+  const auto run_dir = fresh_dir("lunar_checkpoint_newest");
+  Model model;
+  expect_error([&] { train::resume_checkpoint(run_dir); }, "expected a checkpoint");
+  // Killed between writing best.pt and last.pt: only best.pt has the newest step.
+  model.save(train::best_checkpoint(run_dir), 20);
+  EXPECT_EQ(train::resume_checkpoint(run_dir), train::best_checkpoint(run_dir));
+  model.save(train::last_checkpoint(run_dir), 10);
+  EXPECT_EQ(train::resume_checkpoint(run_dir), train::best_checkpoint(run_dir));
+  model.save(train::last_checkpoint(run_dir), 30);
+  EXPECT_EQ(train::resume_checkpoint(run_dir), train::last_checkpoint(run_dir));
+  model.save(train::best_checkpoint(run_dir), 30);  // the same step: last.pt
+  EXPECT_EQ(train::resume_checkpoint(run_dir), train::last_checkpoint(run_dir));
+  fs::remove_all(run_dir);
 }
