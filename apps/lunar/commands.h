@@ -5,6 +5,13 @@
 
 namespace lunar::cli {
 
+// Thrown by a command that stopped on SIGINT or SIGTERM after saving its state: main exits
+// with 128 + `signal` (130, 143), as a shell reports a process killed by that signal, so
+// schedulers can tell an interrupted run from a finished one.
+struct Interrupted {
+  int signal;
+};
+
 void register_models(CLI::App& app);
 void register_data(CLI::App& app);
 void register_train(CLI::App& app);

@@ -35,6 +35,8 @@ void run_launch(const LaunchCommand& command) {
     std::fflush(stream);
   };
   const auto result = dist::launch(options);
+  // Interrupted ranks save their state and exit 130/143; the launcher reports the same.
+  if (result.forwarded_signal != 0) throw Interrupted{result.forwarded_signal};
   if (result.ok()) return;
   const auto& first = result.failures.front();
   std::string others;

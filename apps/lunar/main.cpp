@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
+  } catch (const lunar::cli::Interrupted& stop) {
+    return 128 + stop.signal;
   } catch (const lunar::Error& error) {
     std::cerr << "lunar: error: " << error.what() << "\n";
     return 1;

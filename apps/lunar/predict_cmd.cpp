@@ -38,8 +38,8 @@ std::vector<data::Example> read_examples(const PredictOptions& options, const da
   const std::string source = options.input == "-" ? "<stdin>" : options.input;
   std::vector<data::Example> examples;
   std::string line;
+  // Every line is an example, an empty one too (an error), so outputs line up with inputs.
   for (int64_t number = 1; std::getline(in, line); ++number) {
-    if (line.empty()) continue;
     examples.push_back(data::parse_input_line(info, line, max_length, source, number));
   }
   check(!examples.empty(), "[predict] expected at least one example in '{}'", source);

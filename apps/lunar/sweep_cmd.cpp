@@ -115,7 +115,10 @@ void write_manifest(const SweepOptions& options, const std::vector<Planned>& run
 
 State state_of(const fs::path& dir) {
   if (fs::exists(dir / "summary.json")) return State::kDone;
-  if (fs::exists(dir / "checkpoints" / "last.pt")) return State::kResume;
+  // `train --resume` continues from either checkpoint (the newer one).
+  if (fs::exists(dir / "checkpoints" / "last.pt") || fs::exists(dir / "checkpoints" / "best.pt")) {
+    return State::kResume;
+  }
   return State::kNew;
 }
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@
 #include "lunar/dist/env.h"
 #include "lunar/train/config.h"
 #include "lunar/train/run.h"
+#include "lunar/train/signals.h"
 
 namespace lunar::cli {
 
@@ -28,6 +30,7 @@ struct TrainOptions {
   std::string run_dir;
   std::string device;
   int64_t threads = -1;
+  bool run_dir_given = false;  // --run-dir "" is an error, not "use the configuration's"
   bool resume = false;
   bool list_keys = false;
   bool distributed = false;
@@ -40,17 +43,30 @@ void list_keys() {
   }
 }
 
+// Ends an interrupted run with Interrupted; a rank stopped because another one received the
+// signal reports SIGTERM.
+void stop_if_interrupted(const train::RunSummary& summary) {
+  if (!summary.interrupted) return;
+  const int signal = train::stop_signal();
+  throw Interrupted{signal != 0 ? signal : SIGTERM};
+}
+
 void run_train(const TrainOptions& options) {
   if (options.list_keys) return list_keys();
+  check(!options.run_dir_given || !options.run_dir.empty(),
+        "[train] --run-dir: expected a folder, got an empty string");
   train::RunConfig config;
   if (!options.config.empty()) config = train::load_config(options.config);
-  if (!options.run_dir.empty()) config.run_dir = options.run_dir;
+  if (options.run_dir_given) config.run_dir = options.run_dir;
+  const std::string run_dir = config.run_dir;
   if (options.resume) {
-    // A resumed run continues with its own saved configuration (overrides still apply).
-    const auto saved = std::filesystem::path(config.run_dir) / "config.toml";
+    // A resumed run continues with its own saved configuration (overrides still apply), in
+    // the folder it was found in: a copied or moved run resumes in place.
+    const auto saved = std::filesystem::path(run_dir) / "config.toml";
     check(std::filesystem::exists(saved), "[train] --resume: expected a run in '{}', found no {}",
-          config.run_dir, saved.string());
+          run_dir, saved.string());
     config = train::load_config(saved);
+    config.run_dir = run_dir;
   } else {
     check(!options.config.empty(), "[train] expected --config FILE (or --resume --run-dir DIR)");
   }
@@ -58,6 +74,9 @@ void run_train(const TrainOptions& options) {
   if (!options.device.empty()) overrides.push_back("runtime.device=" + options.device);
   if (options.threads >= 0) overrides.push_back(fmt::format("runtime.threads={}", options.threads));
   train::apply_overrides(config, overrides);
+  check(!options.resume || config.run_dir == run_dir,
+        "[train] --resume continues the run in '{}': expected no other run_dir, got '{}'", run_dir,
+        config.run_dir);
   // One rank of a data-parallel run: with --distributed, or when a launcher set WORLD_SIZE > 1.
   std::optional<dist::DistEnv> env;
   if (options.distributed || dist::env_requests_distributed(dist::process_environment())) {
@@ -75,7 +94,7 @@ void run_train(const TrainOptions& options) {
                                     std::chrono::seconds(config.runtime.dist_timeout_s)));
   }
   if (!main_rank) {  // rank 0 prints and writes the run directory
-    train::run_training(config, run_options);
+    stop_if_interrupted(train::run_training(config, run_options));
     return;
   }
   fmt::print("# effective configuration (saved as {}/config.toml)\n", config.run_dir);
@@ -94,7 +113,7 @@ void run_train(const TrainOptions& options) {
   if (summary.interrupted) {
     fmt::print("interrupted at step {}; resume with: lunar train --resume --run-dir {}\n",
                summary.steps, summary.run_dir);
-    return;
+    stop_if_interrupted(summary);
   }
   fmt::print("steps {}  parameters {}  time {:.1f} s\n", summary.steps, summary.parameters,
              summary.seconds);
@@ -111,7 +130,8 @@ void register_train(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a model from a TOML configuration");
   cmd->add_option("-c,--config", options->config, "configuration file (configs/...)");
   cmd->add_option("--set", options->overrides, "override a key: --set train.steps=100")->take_all();
-  cmd->add_option("--run-dir", options->run_dir, "run directory (overrides run_dir)");
+  auto* run_dir =
+      cmd->add_option("--run-dir", options->run_dir, "run directory (overrides run_dir)");
   cmd->add_option("--device", options->device, "cpu | cuda | cuda:N | auto (runtime.device)");
   cmd->add_option("--threads", options->threads, "CPU threads, 0 = all cores (runtime.threads)");
   cmd->add_flag("--resume", options->resume, "continue the run in its run directory");
@@ -119,7 +139,10 @@ void register_train(CLI::App& app) {
   cmd->add_flag("--distributed", options->distributed,
                 "one rank of a data-parallel run (MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE; "
                 "implied when WORLD_SIZE > 1)");
-  cmd->callback([options] { run_train(*options); });
+  cmd->callback([options, run_dir] {
+    options->run_dir_given = run_dir->count() > 0;
+    run_train(*options);
+  });
 }
 
 }  // namespace lunar::cli

@@ -62,6 +62,9 @@ void require_file(const fs::path& path) {
 }
 
 std::vector<std::string_view> split_lines(std::string_view text) {
+  constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";  // some editors start UTF-8 with it
+  if (text.substr(0, kByteOrderMark.size()) == kByteOrderMark)
+    text.remove_prefix(kByteOrderMark.size());
   std::vector<std::string_view> lines;
   size_t start = 0;
   while (start < text.size()) {

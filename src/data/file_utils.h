@@ -24,7 +24,8 @@ std::string read_maybe_gzip(const fs::path& path);
 void require_directory(const fs::path& path, const std::string& what);
 void require_file(const fs::path& path);
 
-// Splits `text` into lines on '\n', dropping a trailing '\r' from each and a final empty line.
+// Splits `text` into lines on '\n', dropping a UTF-8 byte-order mark at the start, a trailing
+// '\r' from each line and a final empty line.
 std::vector<std::string_view> split_lines(std::string_view text);
 
 // Splits a line on `separator` (no quoting).

@@ -1,5 +1,8 @@
 // Fashion-MNIST in IDX format (gzipped or not), as Debian's dataset-fashion-mnist installs it.
+#include <fmt/ranges.h>
+
 #include <algorithm>
+#include <cstdint>
 
 #include "file_utils.h"
 #include "lunar/core/error.h"
@@ -10,10 +13,17 @@ namespace {
 
 constexpr uint32_t kImagesMagic = 0x00000803;  // unsigned bytes, 3 dimensions
 constexpr uint32_t kLabelsMagic = 0x00000801;  // unsigned bytes, 1 dimension
+constexpr uint32_t kSide = 28;                 // images are 28x28, as the models' input expects
 
 uint32_t read_big_endian(const std::string& bytes, size_t at) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data()) + at;
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+std::vector<uint32_t> read_dims(const std::string& bytes, int dims) {
+  std::vector<uint32_t> shape;
+  for (int d = 0; d < dims; ++d) shape.push_back(read_big_endian(bytes, 4 + 4 * d));
+  return shape;
 }
 
 // Checks the magic and the header, returns the dimensions.
@@ -31,14 +41,16 @@ std::vector<uint32_t> read_idx_header(const std::string& bytes, uint32_t magic, 
     throw DataError(path.string(), 0, "magic",
                     fmt::format("expected IDX magic 0x{:08x}, got 0x{:08x}", magic, found));
   }
-  std::vector<uint32_t> shape;
-  size_t expected = header;
+  const auto shape = read_dims(bytes, dims);
   size_t items = 1;
-  for (int d = 0; d < dims; ++d) {
-    shape.push_back(read_big_endian(bytes, 4 + 4 * d));
-    items *= shape.back();
+  for (const uint32_t size : shape) {
+    if (__builtin_mul_overflow(items, size_t{size}, &items) || items > SIZE_MAX - header) {
+      throw DataError(path.string(), 0, "header",
+                      fmt::format("expected dimensions whose product fits in memory, got {}",
+                                  fmt::join(shape, "x")));
+    }
   }
-  expected += items;
+  const size_t expected = header + items;
   if (bytes.size() != expected) {
     const size_t record = items / std::max<uint32_t>(shape[0], 1);
     const int64_t bad = static_cast<int64_t>((bytes.size() - std::min(bytes.size(), header)) /
@@ -67,6 +79,11 @@ std::vector<Example> read_idx_dataset(const fs::path& images_path, const fs::pat
     throw DataError(
         labels_path.string(), 0, "count",
         fmt::format("expected {} labels (one per image), got {}", image_shape[0], label_shape[0]));
+  }
+  if (image_shape[1] != kSide || image_shape[2] != kSide) {
+    throw DataError(images_path.string(), 0, "shape",
+                    fmt::format("expected {}x{} images, got {}x{}", kSide, kSide, image_shape[1],
+                                image_shape[2]));
   }
   const size_t pixels = size_t{image_shape[1]} * image_shape[2];
   const auto* image_bytes = reinterpret_cast<const unsigned char*>(images.data()) + 16;

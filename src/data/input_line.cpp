@@ -55,6 +55,8 @@ Example parse_input_line(const TaskInfo& info, std::string_view line, int64_t ma
   }
   if (example.tokens.empty())
     throw DataError(source, line_number, "text", "expected a non-empty example");
+  if (info.pair && example.tokens2.empty())
+    throw DataError(source, line_number, "text2", "expected a non-empty second document");
   return example;
 }
 

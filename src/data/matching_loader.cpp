@@ -67,6 +67,11 @@ std::vector<Example> read_matching_tsv(const fs::path& path, int64_t max_length)
     example.label = parse_label(fields[0], path, line);
     const std::string text1 = unquote(fields[3]);
     const std::string text2 = unquote(fields[4]);
+    for (int k = 3; k < 5; ++k) {
+      if ((k == 3 ? text1 : text2).empty()) {
+        throw DataError(path.string(), line, kFields[k], "expected a non-empty document");
+      }
+    }
     const std::string_view first(text1.data(), std::min(text1.size(), kMaxDocumentBytes));
     const std::string_view second(text2.data(), std::min(text2.size(), kMaxDocumentBytes));
     example.tokens = byte_tokens(first, max_length);

@@ -130,6 +130,11 @@ TaskData load_task(const TaskConfig& config) {
       }
     }
   }
+  if (data.train.empty()) {
+    // Training cannot start without examples; `data check` says so as `train` would.
+    throw DataError(entry.sources(effective).front().string(), 0, "train",
+                    "expected examples in the training split, got none");
+  }
   data.info = entry.info;
   data.info.max_length = effective.max_length;
   if (config.limit > 0) {

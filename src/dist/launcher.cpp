@@ -195,6 +195,7 @@ LaunchResult launch(const LaunchOptions& options) {
   }
   sigaction(SIGINT, &previous_int, nullptr);
   sigaction(SIGTERM, &previous_term, nullptr);
+  if (forwarded) result.forwarded_signal = g_forward_signal;
   return result;
 }
 

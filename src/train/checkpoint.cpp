@@ -1,9 +1,10 @@
-// Checkpoint files (LibTorch archives) written by temporary file + rename.
+// Checkpoint files (LibTorch archives with a checksum) written by temporary file + rename.
 #include "lunar/train/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/ranges.h>
 #include <torch/serialize.h>
+#include <zlib.h>
 
 #include "lunar/core/atomic_file.h"
 #include "lunar/core/error.h"
@@ -39,17 +40,54 @@ CheckpointContents read_header(torch::serialize::InputArchive& archive,
   return out;
 }
 
-torch::serialize::InputArchive open(const std::filesystem::path& path) {
+uint32_t checksum(const void* data, size_t size) {
+  return static_cast<uint32_t>(crc32_z(0, static_cast<const Bytef*>(data), size));
+}
+
+std::string serialize(torch::serialize::OutputArchive& archive) {
+  std::string bytes;
+  archive.save_to([&](const void* data, size_t size) {
+    bytes.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  return bytes;
+}
+
+// The file is an archive of two entries: "payload", the serialized archive with the run's
+// contents, and "crc32", its checksum. LibTorch does not verify its own records, so without
+// the checksum flipped bytes inside a tensor would load silently.
+struct CheckpointFile {
+  at::Tensor payload;  // keeps the bytes `archive` was read from
+  torch::serialize::InputArchive archive;
+};
+
+CheckpointFile open(const std::filesystem::path& path) {
   check(std::filesystem::is_regular_file(path), "[checkpoint] expected a checkpoint file at '{}'",
         path.string());
-  torch::serialize::InputArchive archive;
+  CheckpointFile file;
   try {
-    archive.load_from(path.string());
+    torch::serialize::InputArchive outer;
+    outer.load_from(path.string());
+    at::Tensor stored;
+    if (!outer.try_read("payload", file.payload, true) || !outer.try_read("crc32", stored, true)) {
+      throw Error(fmt::format(
+          "[checkpoint] expected a checksum in '{}', got a checkpoint without one (written "
+          "before lunar stored checksums, or not by lunar); it cannot be verified and is refused",
+          path.string()));
+    }
+    const auto* data = file.payload.data_ptr<uint8_t>();
+    const auto size = static_cast<size_t>(file.payload.numel());
+    const auto expected = static_cast<uint32_t>(stored.item<int64_t>());
+    const auto actual = checksum(data, size);
+    check(actual == expected,
+          "[checkpoint] '{}' is corrupted: expected checksum {:08x}, got {:08x}", path.string(),
+          expected, actual);
+    file.archive.load_from(reinterpret_cast<const char*>(data), size);
   } catch (const c10::Error& error) {
     throw Error(fmt::format("[checkpoint] '{}' is not a readable lunar checkpoint: {}",
                             path.string(), error.what_without_backtrace()));
   }
-  return archive;
+  return file;
 }
 }  // namespace
 
@@ -70,26 +108,33 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
   archive.write("best_accuracy", at::tensor(state.best_accuracy, at::kDouble));
   archive.write("config", c10::IValue(config_toml));
   archive.write("rng", at::detail::getDefaultCPUGenerator().get_state());
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  const auto temporary = temporary_path_for(path);
+  // Serialized in memory first: LibTorch's file writer aborts the process when the disk fills.
+  auto payload = serialize(archive);
+  torch::serialize::OutputArchive file;
+  file.write("payload",
+             at::from_blob(payload.data(), {static_cast<int64_t>(payload.size())}, at::kByte),
+             true);
+  file.write("crc32",
+             at::tensor(static_cast<int64_t>(checksum(payload.data(), payload.size())), at::kLong),
+             true);
+  const auto bytes = serialize(file);
   try {
-    archive.save_to(temporary.string());
-    std::filesystem::rename(temporary, path);
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(temporary, ignored);
-    throw;
+    write_atomically(path, bytes);
+  } catch (const WriteError& error) {
+    throw Error(
+        fmt::format("[checkpoint] expected to write {}, got: {}", path.string(), error.reason()));
   }
 }
 
 CheckpointContents read_checkpoint_header(const std::filesystem::path& path) {
-  auto archive = open(path);
-  return read_header(archive, path);
+  auto file = open(path);
+  return read_header(file.archive, path);
 }
 
 CheckpointContents load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
                                    torch::optim::Optimizer* optimizer, bool restore_rng) {
-  auto archive = open(path);
+  auto file = open(path);
+  auto& archive = file.archive;
   auto contents = read_header(archive, path);
   torch::serialize::InputArchive weights;
   archive.read("model", weights);

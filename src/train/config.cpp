@@ -156,6 +156,13 @@ std::string chain_text(const std::vector<std::filesystem::path>& chain,
 
 toml::table parse_file(const std::filesystem::path& path, const std::string& included_from,
                        int64_t include_line) {
+  if (std::filesystem::is_directory(path)) {  // an ifstream opens a directory and reads nothing
+    if (included_from.empty()) {
+      throw DataError(path.string(), 0, "", "expected a TOML file, got a directory");
+    }
+    throw DataError(included_from, include_line, "include",
+                    fmt::format("expected a TOML file, got the directory {}", path.string()));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     if (included_from.empty()) {

@@ -36,11 +36,16 @@ Rule number_rule(std::string expected, std::function<bool(double)> accepts) {
 Rule fraction() {  // probabilities and momenta
   return number_rule("a number in [0, 1)", [](double v) { return v >= 0.0 && v < 1.0; });
 }
-Rule positive_number() {
-  return number_rule("a positive number", [](double v) { return v > 0.0; });
+Rule positive_number() {  // TOML has inf and nan; no key means anything by them
+  return number_rule("a finite positive number",
+                     [](double v) { return v > 0.0 && std::isfinite(v); });
 }
 Rule non_negative_number() {
-  return number_rule("a non-negative number", [](double v) { return v >= 0.0; });
+  return number_rule("a finite non-negative number",
+                     [](double v) { return v >= 0.0 && std::isfinite(v); });
+}
+Rule learning_rate() {  // Adam's steps are about lr per parameter: beyond 1 nothing trains
+  return number_rule("a positive number at most 1", [](double v) { return v > 0.0 && v <= 1.0; });
 }
 Rule any_number() {
   return number_rule("a finite number", [](double v) { return std::isfinite(v); });
@@ -321,7 +326,7 @@ std::vector<KeyDef> build_table() {
           "optim.name", [](auto& c) -> auto& { return c.optim.name; }, one_of({"adamw", "adam"}),
           "Optimizer: adamw (decoupled weight decay, as researched) or adam (L2 penalty)"),
       number(
-          "optim.lr", [](auto& c) -> auto& { return c.optim.lr; }, positive_number(),
+          "optim.lr", [](auto& c) -> auto& { return c.optim.lr; }, learning_rate(),
           "Base learning rate, scaled by the schedule"),
       number(
           "optim.beta1", [](auto& c) -> auto& { return c.optim.beta1; }, fraction(),

@@ -126,7 +126,8 @@ TruncateResult truncate_metrics_log(const std::filesystem::path& path, int64_t l
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     bool keep = false;
     try {
-      keep = parse_line(line, path.string(), number).step <= last_step;
+      const auto record = parse_line(line, path.string(), number);
+      keep = record.step <= last_step && record.split != "test";
     } catch (const DataError&) {
       if (complete) throw;  // only a torn final line is an expected leftover of a crash
     }

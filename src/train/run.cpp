@@ -38,7 +38,33 @@ void apply_task_facts(RunConfig& config, const data::TaskInfo& info) {
   model.input.pixel_std = info.pixel_std;
 }
 
+fs::path resume_checkpoint(const fs::path& run_dir) {
+  fs::path newest;
+  int64_t newest_step = -1;
+  for (const auto& path : {last_checkpoint(run_dir), best_checkpoint(run_dir)}) {
+    if (!fs::exists(path)) continue;
+    const int64_t step = read_checkpoint_header(path).state.step;
+    if (step > newest_step) newest = path, newest_step = step;
+  }
+  check(newest_step >= 0,
+        "[train] --resume: expected a checkpoint in '{}' (last.pt or best.pt), got none",
+        (run_dir / "checkpoints").string());
+  return newest;
+}
+
 namespace {
+// A fresh run never mixes into another run's files: a folder with a checkpoint or a summary
+// holds a run to continue (--resume) or to keep.
+void check_fresh_run_dir(const fs::path& run_dir) {
+  for (const auto& file :
+       {last_checkpoint(run_dir), best_checkpoint(run_dir), run_dir / "summary.json"}) {
+    check(!fs::exists(file),
+          "[train] expected a new run_dir, got '{}', which already holds a run ({}): continue it "
+          "with --resume or choose another run_dir",
+          run_dir.string(), fs::relative(file, run_dir).string());
+  }
+}
+
 void write_summary(const fs::path& path, const RunSummary& s) {
   nlohmann::json j = {{"run_dir", s.run_dir},
                       {"steps", s.steps},
@@ -68,14 +94,8 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   const fs::path run_dir = config.run_dir;
   const auto last = last_checkpoint(run_dir);
-  if (options.resume) {
-    check(fs::exists(last), "[train] --resume: no checkpoint at '{}'", last.string());
-  } else {
-    check(!fs::exists(last),
-          "[train] '{}' already holds a run (checkpoints/last.pt): continue it "
-          "with --resume or choose another run_dir",
-          run_dir.string());
-  }
+  const fs::path resume_from = options.resume ? resume_checkpoint(run_dir) : fs::path();
+  if (!options.resume) check_fresh_run_dir(run_dir);
   configure_threads(static_cast<int>(config.runtime.threads));
   retain_freed_memory();
   const auto warning = blas_warning(detect_blas());
@@ -89,6 +109,10 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
   const auto config_toml = to_toml(config);
   if (main_process) {
     fs::create_directories(run_dir);
+    remove_temporary_files(run_dir);  // what writers killed mid-write left behind
+    remove_temporary_files(run_dir / "checkpoints");
+    // A run stopped before its first checkpoint left a history that nothing continues.
+    if (!options.resume) fs::remove(run_dir / kMetricsFileName);
     write_atomically(run_dir / "config.toml", config_toml);
   }
 
@@ -98,7 +122,7 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
   CheckpointPaths paths{last, best_checkpoint(run_dir)};
   Trainer trainer(config, model, task, device, paths, config_toml, options.sync);
   if (options.resume) {
-    trainer.resume_from(last);
+    trainer.resume_from(resume_from);
     if (main_process) truncate_metrics_log(run_dir / kMetricsFileName, trainer.state().step);
   }
   std::shared_ptr<RunLog> log;

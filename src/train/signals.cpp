@@ -1,4 +1,4 @@
-// Async-signal-safe stop flag.
+// Async-signal-safe stop flag holding the signal that set it.
 #include "lunar/train/signals.h"
 
 #include <csignal>
@@ -6,14 +6,14 @@
 namespace lunar::train {
 
 namespace {
-volatile std::sig_atomic_t stop_flag = 0;
+volatile std::sig_atomic_t stop_flag = 0;  // the signal number, 0 = no stop requested
 
 extern "C" void handle_stop(int signal) {
   if (stop_flag) {
     std::signal(signal, SIG_DFL);
     std::raise(signal);
   }
-  stop_flag = 1;
+  stop_flag = signal;
 }
 }  // namespace
 
@@ -23,6 +23,7 @@ void install_stop_handlers() {
 }
 
 bool stop_requested() { return stop_flag != 0; }
+int stop_signal() { return stop_flag; }
 void clear_stop_request() { stop_flag = 0; }
 
 }  // namespace lunar::train

@@ -200,10 +200,15 @@ TrainOutcome Trainer::run() {
     }
     record.loss = loss_sum / examples;
     record.accuracy = static_cast<double>(correct) / examples;
-    check(std::isfinite(record.loss),
-          "[train] the loss became {} at step {}; training stopped. The last good checkpoint is "
-          "'{}' (lower optim.lr, set optim.grad_clip, or use runtime.precision = fp32)",
-          record.loss, step, paths_.last.string());
+    if (!std::isfinite(record.loss)) {
+      const auto kept = std::filesystem::exists(paths_.last)
+                            ? fmt::format("The last good checkpoint is '{}'", paths_.last.string())
+                            : std::string("No checkpoint was written yet");
+      throw Error(fmt::format(
+          "[train] the loss became {} at step {}; training stopped. {} (lower optim.lr, set "
+          "optim.grad_clip, or use runtime.precision = fp32)",
+          record.loss, step, kept));
+    }
     const double max_norm = config_.optim.grad_clip > 0 ? config_.optim.grad_clip
                                                         : std::numeric_limits<double>::infinity();
     record.grad_norm = torch::nn::utils::clip_grad_norm_(parameters, max_norm);

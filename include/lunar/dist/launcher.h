@@ -31,6 +31,8 @@ struct LaunchResult {
   // Ranks that did not exit with status 0, in the order their ends were seen; the first one
   // caused the others to be stopped.
   std::vector<RankExit> failures;
+  // SIGINT or SIGTERM the launcher received and passed on to the ranks; 0 when none.
+  int forwarded_signal = 0;
   bool ok() const { return failures.empty(); }
 };
 

@@ -50,11 +50,12 @@ struct TruncateResult {
   int64_t removed_lines = 0;
 };
 
-// Before resuming from a checkpoint at `last_step`: removes the lines with step > last_step,
-// rewriting the file atomically (nothing is rewritten when nothing is removed; a missing file
-// is left missing). A final line cut short by a crash (no newline, not valid JSON) is removed
-// too; any other malformed line throws lunar::DataError. Call it before opening a MetricsLog
-// on the file: a writer opened earlier keeps appending to the replaced file.
+// Before resuming from a checkpoint at `last_step`: removes the lines with step > last_step
+// and the "test" lines (a resumed run evaluates the test split again when it ends), rewriting the
+// file atomically (nothing is rewritten when nothing is removed; a missing file is left missing). A
+// final line cut short by a crash (no newline, not valid JSON) is removed too; any other malformed
+// line throws lunar::DataError. Call it before opening a MetricsLog on the file: a writer opened
+// earlier keeps appending to the replaced file.
 TruncateResult truncate_metrics_log(const std::filesystem::path& path, int64_t last_step);
 
 }  // namespace lunar::train

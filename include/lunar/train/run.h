@@ -15,7 +15,7 @@
 namespace lunar::train {
 
 struct RunOptions {
-  bool resume = false;    // continue from <run_dir>/checkpoints/last.pt
+  bool resume = false;    // continue from resume_checkpoint(run_dir)
   bool terminal = false;  // progress as an updating line (stderr is a terminal)
   // Set when this process is one rank of a data-parallel group (lunar::dist); only rank 0
   // writes the run directory.
@@ -46,5 +46,10 @@ RunSummary run_training(RunConfig config, const RunOptions& options);
 // Paths inside a run directory.
 std::filesystem::path last_checkpoint(const std::filesystem::path& run_dir);
 std::filesystem::path best_checkpoint(const std::filesystem::path& run_dir);
+
+// The checkpoint --resume continues from: the newer, by stored step, of last.pt and best.pt
+// (a run killed between writing best.pt and last.pt has only a newer best.pt). Throws when
+// there is none, or when one of them is unreadable or corrupted.
+std::filesystem::path resume_checkpoint(const std::filesystem::path& run_dir);
 
 }  // namespace lunar::train

@@ -8,6 +8,8 @@ namespace lunar::train {
 // process with the default action.
 void install_stop_handlers();
 bool stop_requested();
+// The signal that requested the stop (SIGINT or SIGTERM); 0 when none did.
+int stop_signal();
 void clear_stop_request();
 
 }  // namespace lunar::train
