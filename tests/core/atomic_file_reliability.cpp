@@ -13,17 +13,11 @@
 #include <string>
 
 #include "lunar/core/atomic_file.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path fresh_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / (name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 std::string read(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -55,7 +49,8 @@ std::string lower_first(std::string text) {
 }  // namespace
 
 TEST(AtomicFileReliability, FailedWriteNamesReasonKeepsOldFileAndLeavesNoTemporary) {
-  const auto dir = fresh_dir("lunar_atomic_reliability");
+  const lunar::testing::TempDir temp;
+  const fs::path dir = temp.path();
   const auto target = dir / "data.bin";
   lunar::write_atomically(target, std::string("old"));
   const std::string big(1 << 16, 'x');
@@ -77,7 +72,6 @@ TEST(AtomicFileReliability, FailedWriteNamesReasonKeepsOldFileAndLeavesNoTempora
     EXPECT_EQ(read(target), "old");
     EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
   }
-  fs::remove_all(dir);
 }
 
 TEST(AtomicFileReliability, TemporaryFilesOfKilledWritersAreRemoved) {
@@ -86,7 +80,8 @@ TEST(AtomicFileReliability, TemporaryFilesOfKilledWritersAreRemoved) {
   EXPECT_FALSE(lunar::is_temporary_file_name("last.pt"));
   EXPECT_FALSE(lunar::is_temporary_file_name("notes.tmp.1.2"));
   EXPECT_FALSE(lunar::is_temporary_file_name(".last.pt.tmp.x.1"));
-  const auto dir = fresh_dir("lunar_atomic_temporaries");
+  const lunar::testing::TempDir temp;
+  const fs::path dir = temp.path();
   for (const char* name : {".last.pt.tmp.1234.0", ".best.pt.tmp.1234.1", "last.pt", "keep.tmp"}) {
     std::ofstream(dir / name) << "x";
   }
@@ -95,5 +90,4 @@ TEST(AtomicFileReliability, TemporaryFilesOfKilledWritersAreRemoved) {
   EXPECT_TRUE(fs::exists(dir / "keep.tmp"));
   EXPECT_FALSE(fs::exists(dir / ".last.pt.tmp.1234.0"));
   EXPECT_EQ(lunar::remove_temporary_files(dir / "missing"), 0);
-  fs::remove_all(dir);
 }

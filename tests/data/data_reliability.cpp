@@ -1,14 +1,13 @@
 // Data that `train` cannot use is refused by the loaders, so `data check` refuses it too,
 // naming file and line; a UTF-8 byte-order mark is accepted in every TSV.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <string>
 
 #include "data_test_util.h"
 #include "lunar/data/loaders.h"
 #include "lunar/data/task.h"
+#include "support/process.h"
 
 namespace {
 
@@ -48,22 +47,10 @@ data::TaskConfig task_config(const std::string& name, const TempDir& dir) {
   return config;
 }
 
-struct CliResult {
-  int exit_code;
-  std::string output;
-};
-
-CliResult data_check(const std::string& task, const TempDir& dir) {
-  const std::string command = std::string("'") + LUNAR_BINARY + "' data check --task " + task +
-                              " --cache-dir off --path '" + dir.path().string() + "' 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return {-1, "popen failed"};
-  std::string output;
-  char buffer[4096];
-  size_t read = 0;
-  while ((read = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, read);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+lunar::testing::CommandResult data_check(const std::string& task, const TempDir& dir) {
+  return lunar::testing::run_command(std::string("'") + LUNAR_BINARY + "' data check --task " +
+                                     task + " --cache-dir off --path '" + dir.path().string() +
+                                     "'");
 }
 
 TEST(DataCheckReliability, FashionMnistImagesMustBe28By28) {
@@ -74,7 +61,7 @@ TEST(DataCheckReliability, FashionMnistImagesMustBe28By28) {
     EXPECT_TRUE(throws_data_error([&] { data::load_task(task_config("fmnist", dir)); },
                                   {"train-images-idx3-ubyte", "shape", "expected 28x28", shape}));
     const auto checked = data_check("fmnist", dir);
-    EXPECT_EQ(checked.exit_code, 1) << checked.output;
+    EXPECT_EQ(checked.code, 1) << checked.output;
     EXPECT_NE(
         checked.output.find("train-images-idx3-ubyte: shape: expected 28x28 images, got " + shape),
         std::string::npos)
@@ -88,7 +75,7 @@ TEST(DataCheckReliability, EmptyTrainingSplitIsRefused) {
   EXPECT_TRUE(throws_data_error([&] { data::load_task(task_config("fmnist", dir)); },
                                 {"train-images-idx3-ubyte", "train", "got none"}));
   const auto checked = data_check("fmnist", dir);
-  EXPECT_EQ(checked.exit_code, 1) << checked.output;
+  EXPECT_EQ(checked.code, 1) << checked.output;
   EXPECT_NE(checked.output.find("expected examples in the training split"), std::string::npos)
       << checked.output;
 }
@@ -106,7 +93,7 @@ TEST(DataCheckReliability, MatchingRowWithAnEmptyDocumentIsRefused) {
   EXPECT_TRUE(throws_data_error([&] { data::read_matching_tsv(train, 100); },
                                 {train + ":2: text1", "non-empty"}));
   const auto checked = data_check("matching", dir);
-  EXPECT_EQ(checked.exit_code, 1) << checked.output;
+  EXPECT_EQ(checked.code, 1) << checked.output;
   EXPECT_NE(checked.output.find(train + ":2: text1"), std::string::npos) << checked.output;
 }
 

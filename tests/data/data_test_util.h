@@ -12,33 +12,11 @@
 #include <string>
 
 #include "lunar/core/error.h"
+#include "support/temp_dir.h"
 
 namespace lunar::testing {
 
 namespace fs = std::filesystem;
-
-// A temporary folder removed when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ =
-        fs::temp_directory_path() / ("lunar-data-" + std::to_string(::getpid()) + "-" +
-                                     std::to_string(counter++) + "-" + (info ? info->name() : "x"));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
 
 inline void write_text(const fs::path& path, const std::string& contents) {
   fs::create_directories(path.parent_path());

@@ -11,11 +11,13 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "support/predictions.h"
 #include "support/process.h"
 
 namespace fs = std::filesystem;
@@ -65,21 +67,11 @@ const std::vector<Variant>& variants() {
   return table;
 }
 
-// "class<TAB>v1 v2 ..." per line.
-std::vector<std::pair<int, std::vector<double>>> read_rows(const fs::path& path) {
-  std::vector<std::pair<int, std::vector<double>>> rows;
+// `lunar predict` rows from a file.
+std::vector<lunar::testing::PredictionRow> read_rows(const fs::path& path) {
   std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    int label = -1;
-    fields >> label;
-    std::vector<double> values;
-    double value;
-    while (fields >> value) values.push_back(value);
-    rows.emplace_back(label, values);
-  }
-  return rows;
+  return lunar::testing::parse_predictions(
+      std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
 }
 
 class PeerE2e : public ::testing::TestWithParam<Variant> {
@@ -187,16 +179,16 @@ TEST_P(PeerE2e, SameLogitsAsLunar) {
   ASSERT_EQ(peer.size(), lunar.size());
   double max_diff = 0, spread = 0;
   for (size_t row = 0; row < lunar.size(); ++row) {
-    ASSERT_EQ(lunar[row].second.size(), 10u) << "row " << row;
-    ASSERT_EQ(peer[row].second.size(), 10u) << "row " << row;
-    EXPECT_EQ(lunar[row].first, peer[row].first) << "class of row " << row;
+    ASSERT_EQ(lunar[row].values.size(), 10u) << "row " << row;
+    ASSERT_EQ(peer[row].values.size(), 10u) << "row " << row;
+    EXPECT_EQ(lunar[row].label, peer[row].label) << "class of row " << row;
     for (size_t c = 0; c < 10; ++c) {
-      const double a = lunar[row].second[c], b = peer[row].second[c];
+      const double a = lunar[row].values[c], b = peer[row].values[c];
       // lunar prints 9 significant digits; float32 sums in another order differ by ~1e-7.
       EXPECT_LE(std::abs(a - b), 2e-6 * std::max(1.0, std::abs(a)))
           << "row " << row << " class " << c << ": lunar " << a << ", peer " << b;
       max_diff = std::max(max_diff, std::abs(a - b));
-      spread = std::max(spread, std::abs(a - lunar[row].second[0]));
+      spread = std::max(spread, std::abs(a - lunar[row].values[0]));
     }
   }
   // Trained weights, not a degenerate model: the logits differ across classes.

@@ -17,19 +17,13 @@
 #include "lunar/train/checkpoint.h"
 #include "lunar/train/run.h"
 #include "support/expectations.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 namespace train = lunar::train;
 using lunar::testing::expect_error;
 
 namespace {
-
-fs::path fresh_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / (name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 struct Model {
   torch::nn::Linear linear{64, 64};
@@ -54,7 +48,8 @@ int64_t count_files(const fs::path& dir) {
 }  // namespace
 
 TEST(CheckpointReliability, FullDiskIsAnErrorAndKeepsTheEarlierCheckpoint) {
-  const auto dir = fresh_dir("lunar_checkpoint_full");
+  const lunar::testing::TempDir temp;
+  const fs::path dir = temp.path();
   const auto path = dir / "last.pt";
   Model model;
   model.save(path, 10);
@@ -79,11 +74,11 @@ TEST(CheckpointReliability, FullDiskIsAnErrorAndKeepsTheEarlierCheckpoint) {
   EXPECT_EQ(count_files(dir), 1) << "a temporary file was left";
   EXPECT_EQ(read(path), saved);
   EXPECT_EQ(train::read_checkpoint_header(path).state.step, 10);
-  fs::remove_all(dir);
 }
 
 TEST(CheckpointReliability, FlippedBytesAreRefusedNamingTheFile) {
-  const auto dir = fresh_dir("lunar_checkpoint_flipped");
+  const lunar::testing::TempDir temp;
+  const fs::path dir = temp.path();
   const auto path = dir / "best.pt";
   Model model;
   model.save(path, 5);
@@ -95,11 +90,11 @@ TEST(CheckpointReliability, FlippedBytesAreRefusedNamingTheFile) {
   expect_error([&] { train::load_checkpoint(path, *other.linear, nullptr, false); },
                "[checkpoint] '" + path.string() + "' is corrupted");
   expect_error([&] { train::read_checkpoint_header(path); }, path.string());
-  fs::remove_all(dir);
 }
 
 TEST(CheckpointReliability, CheckpointWithoutChecksumIsRefused) {
-  const auto dir = fresh_dir("lunar_checkpoint_unchecked");
+  const lunar::testing::TempDir temp;
+  const fs::path dir = temp.path();
   const auto path = dir / "old.pt";
   torch::serialize::OutputArchive archive;  // the layout before checksums: entries at top level
   archive.write("state", at::tensor(std::vector<int64_t>{1, 0, 0, 0, 0, 0}, at::kLong));
@@ -108,11 +103,11 @@ TEST(CheckpointReliability, CheckpointWithoutChecksumIsRefused) {
   archive.save_to(path.string());
   expect_error([&] { train::read_checkpoint_header(path); },
                "[checkpoint] expected a checksum in '" + path.string() + "'");
-  fs::remove_all(dir);
 }
 
 TEST(CheckpointReliability, ResumeUsesTheNewestCompleteCheckpoint) {
-  const auto run_dir = fresh_dir("lunar_checkpoint_newest");
+  const lunar::testing::TempDir temp;
+  const fs::path run_dir = temp.path();
   Model model;
   expect_error([&] { train::resume_checkpoint(run_dir); }, "expected a checkpoint");
   // Killed between writing best.pt and last.pt: only best.pt has the newest step.
@@ -124,5 +119,4 @@ TEST(CheckpointReliability, ResumeUsesTheNewestCompleteCheckpoint) {
   EXPECT_EQ(train::resume_checkpoint(run_dir), train::last_checkpoint(run_dir));
   model.save(train::best_checkpoint(run_dir), 30);  // the same step: last.pt
   EXPECT_EQ(train::resume_checkpoint(run_dir), train::last_checkpoint(run_dir));
-  fs::remove_all(run_dir);
 }

@@ -3,9 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <array>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "support/predictions.h"
 #include "support/process.h"
 
 namespace fs = std::filesystem;
@@ -145,40 +144,6 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
   EXPECT_TRUE(fs::exists(dir_ / "inspect" / "memory_initial.png"));
 }
 
-namespace {
-
-// `predict --logits` output: per line, the class and the logits.
-struct Prediction {
-  std::vector<int> classes;
-  std::vector<std::vector<double>> logits;
-};
-Prediction parse_predictions(const std::string& text) {
-  Prediction out;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream fields(line);
-    int label = -1;
-    fields >> label;
-    std::vector<double> values;
-    for (double v; fields >> v;) values.push_back(v);
-    out.classes.push_back(label);
-    out.logits.push_back(values);
-  }
-  return out;
-}
-double max_difference(const Prediction& a, const Prediction& b) {
-  double worst = 0;
-  for (size_t row = 0; row < std::min(a.logits.size(), b.logits.size()); ++row) {
-    for (size_t c = 0; c < std::min(a.logits[row].size(), b.logits[row].size()); ++c) {
-      worst = std::max(worst, std::abs(a.logits[row][c] - b.logits[row][c]));
-    }
-  }
-  return worst;
-}
-
-}  // namespace
-
 // task.padding = max_length (the research's regime): with masks off, a prediction never depends
 // on which other examples share its batch (up to float rounding in the batched products);
 // padding to the longest example it does.
@@ -201,16 +166,18 @@ TEST_F(Cli, MaxLengthPaddingMakesPredictionsIndependentOfTheBatch) {
                               "/checkpoints/last.pt --input " + input.string() + " --batch-size " +
                               std::to_string(batch_size) + " --set task.padding=" + padding);
     EXPECT_EQ(result.code, 0) << result.output;
-    return parse_predictions(result.output);
+    return lunar::testing::parse_predictions(result.output);
   };
   const auto one = predict(1, "max_length"), many = predict(32, "max_length");
-  ASSERT_EQ(one.classes.size(), 40u);
-  ASSERT_EQ(many.classes.size(), 40u);
-  ASSERT_EQ(one.logits[0].size(), 10u);
-  EXPECT_EQ(one.classes, many.classes);
-  EXPECT_LE(max_difference(one, many), 1e-5);
+  ASSERT_EQ(one.size(), 40u);
+  ASSERT_EQ(many.size(), 40u);
+  for (size_t row = 0; row < one.size(); ++row) {
+    ASSERT_EQ(one[row].values.size(), 10u) << row;
+    EXPECT_EQ(one[row].label, many[row].label) << row;
+  }
+  EXPECT_LE(lunar::testing::max_difference(one, many), 1e-5);
   // The same model padding each batch to its longest example reads different padding.
-  EXPECT_GT(max_difference(predict(1, "longest"), predict(32, "longest")), 1e-3);
+  EXPECT_GT(lunar::testing::max_difference(predict(1, "longest"), predict(32, "longest")), 1e-3);
 }
 
 TEST_F(Cli, BadConfigurationNamesFileLineAndKey) {
