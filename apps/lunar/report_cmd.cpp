@@ -11,6 +11,7 @@
 #include "lunar/core/error.h"
 #include "lunar/models/registry.h"
 #include "lunar/report/aggregate.h"
+#include "lunar/report/collapse_table.h"
 #include "lunar/report/html.h"
 #include "lunar/report/run_data.h"
 #include "lunar/report/study_stats.h"
@@ -45,10 +46,10 @@ std::string statistics_text(const report::StudyStatistics& statistics) {
   for (const auto& study : statistics.friedman) {
     out += fmt::format(
         "Friedman {} ({} blocks): chi2 = {:.3f}, p = {}; Iman-Davenport F = {:.3f}, "
-        "p = {}; average ranks",
+        "p = {}; exact p = {}; average ranks",
         study.title, study.blocks, study.friedman.chi_square,
         p_text(study.friedman.chi_square_p_value), study.friedman.iman_davenport_f,
-        p_text(study.friedman.iman_davenport_p_value));
+        p_text(study.friedman.iman_davenport_p_value), p_text(study.friedman.exact_p_value));
     for (size_t i = 0; i < study.names.size(); ++i) {
       out += fmt::format(" {} {:.2f}", study.names[i], study.friedman.average_ranks[i]);
     }
@@ -100,8 +101,10 @@ void run_report(const ReportOptions& options) {
     if (out.has_parent_path()) fs::create_directories(out.parent_path());
     write_atomically(out, report::build_html(input));
     auto stem = out;
-    write_atomically(stem.replace_extension(".md"),
-                     markdown_tables(table) + "\n" + statistics_text(statistics));
+    const auto collapse = report::collapse_markdown(table);
+    write_atomically(stem.replace_extension(".md"), markdown_tables(table) + "\n" +
+                                                        statistics_text(statistics) +
+                                                        (collapse.empty() ? "" : "\n" + collapse));
     write_atomically(stem.replace_extension(".csv"), report::to_csv(table));
     fmt::print("lunar report: {} runs ({} unfinished) -> {} (+ {} and {})\n", runs.size(),
                table.unfinished.size(), out.string(), out.stem().string() + ".md",

@@ -2,6 +2,7 @@
 // skipping finished runs and resuming killed ones; or prints their commands for a scheduler.
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "lunar/models/registry.h"
 #include "lunar/report/grid.h"
 #include "lunar/train/config.h"
+#include "lunar/train/signals.h"
 
 extern char** environ;
 
@@ -48,7 +50,7 @@ struct Planned {
   report::GridRun run;
   fs::path dir;
   State state = State::kNew;
-  std::string status;  // pending | running | done | failed | skipped
+  std::string status;  // pending | running | done | failed | interrupted | skipped
   double seconds = 0.0;
 };
 
@@ -122,7 +124,13 @@ State state_of(const fs::path& dir) {
   return State::kNew;
 }
 
+// Each run gets its own process group, so a Ctrl-C reaches the sweep alone, which passes it on
+// once (a second SIGINT would kill a run in the middle of its checkpoint).
 pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attributes, 0);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
@@ -133,8 +141,9 @@ pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
   for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
   check(rc == 0, "[sweep] expected to start '{}', got error {}", args[0], rc);
   return pid;
 }
@@ -193,6 +202,7 @@ void run_sweep(SweepOptions options) {
     return;
   }
   fs::create_directories(out);
+  train::install_stop_handlers();
   const bool manifest = options.only.empty();  // array tasks would overwrite each other's
   if (manifest) write_manifest(options, planned, executable);
 
@@ -211,17 +221,26 @@ void run_sweep(SweepOptions options) {
     fmt::print("{} {}\n", p.state == State::kResume ? "resuming" : "started ", p.run.name);
     std::fflush(stdout);
   };
+  int stopped_by = 0;  // SIGINT or SIGTERM: the running runs save their state, none starts
   while (true) {
-    while (active.size() < static_cast<size_t>(options.jobs) && next < planned.size()) {
+    if (train::stop_requested() && stopped_by == 0) {
+      stopped_by = train::stop_signal();
+      for (const auto& entry : active) kill(entry.first, stopped_by);
+    }
+    while (stopped_by == 0 && active.size() < static_cast<size_t>(options.jobs) &&
+           next < planned.size()) {
       if (planned[next].state != State::kDone) launch(next);
       ++next;
     }
     if (active.empty()) break;
     int status = 0;
-    const pid_t pid = waitpid(-1, &status, 0);
-    if (pid < 0) {
-      if (errno == EINTR) continue;
+    const pid_t pid = waitpid(-1, &status, WNOHANG);  // polled, so that a stop is seen at once
+    if (pid < 0 && errno != EINTR) {
       throw Error(fmt::format("[sweep] waitpid failed with error {}", errno));
+    }
+    if (pid <= 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
     }
     const auto found = active.find(pid);
     if (found == active.end()) continue;
@@ -233,9 +252,12 @@ void run_sweep(SweepOptions options) {
     ++finished;
     const bool ok =
         WIFEXITED(status) && WEXITSTATUS(status) == 0 && fs::exists(p.dir / "summary.json");
-    p.status = ok ? "done" : "failed";
+    const bool saved = stopped_by != 0 && WIFEXITED(status) && WEXITSTATUS(status) > 128;
+    p.status = ok ? "done" : saved ? "interrupted" : "failed";
     if (ok) {
       fmt::print("[{}/{}] done    {} ({:.0f} s)\n", finished, total, p.run.name, p.seconds);
+    } else if (saved) {
+      fmt::print("[{}/{}] stopped {} (its checkpoint resumes it)\n", finished, total, p.run.name);
     } else {
       const auto why = WIFEXITED(status)
                            ? fmt::format("exit status {}", WEXITSTATUS(status))
@@ -249,6 +271,11 @@ void run_sweep(SweepOptions options) {
     if (manifest) write_manifest(options, planned, executable);
   }
   if (manifest) write_manifest(options, planned, executable);
+  if (stopped_by != 0) {
+    fmt::print("lunar sweep: stopped by signal {}; run the same command to resume\n", stopped_by);
+    std::fflush(stdout);
+    throw Interrupted{stopped_by};
+  }
   if (!failures.empty()) {
     std::string list;
     for (const auto& f : failures) list += "\n  " + f;

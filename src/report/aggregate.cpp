@@ -85,6 +85,32 @@ size_t fullest(const ResultTable& table) {
 
 }  // namespace
 
+double majority_rate(const ResultTable& table, const std::string& task) {
+  double sum = 0.0;
+  size_t count = 0;
+  for (const auto& [key, cell] : table.cells) {
+    if (key.second != task) continue;
+    for (const auto* run : cell.runs) {
+      sum += run->results->majority_rate;
+      ++count;
+    }
+  }
+  return count == 0 ? std::nan("") : sum / static_cast<double>(count);
+}
+
+size_t at_majority(const Cell& cell, Metric metric) {
+  const auto& values = metric == Metric::kBest ? cell.best_by_seed : cell.last_by_seed;
+  size_t count = 0;
+  for (const auto* run : cell.runs) {
+    const auto found = values.find(run->seed);
+    // Both are counts over the same test set divided by its size.
+    if (found != values.end() && std::abs(found->second - run->results->majority_rate) < 1e-9) {
+      ++count;
+    }
+  }
+  return count;
+}
+
 std::string to_markdown(const ResultTable& table, Metric metric, int decimals) {
   std::string out = "| model |";
   std::string rule = "|---|";
@@ -105,11 +131,18 @@ std::string to_markdown(const ResultTable& table, Metric metric, int decimals) {
       const auto& values = metric == Metric::kBest ? cell->best_by_seed : cell->last_by_seed;
       out += " " + stats::format_mean_std(percent_summary(values), decimals);
       if (values.size() < most) out += fmt::format(" (n={})", values.size());
+      if (const size_t k = at_majority(*cell, metric)) {
+        out += fmt::format(" ({}/{} at majority)", k, values.size());
+      }
       out += " |";
     }
     out += "\n";
   }
-  return out;
+  out += "| majority class |";
+  for (const auto& task : table.tasks) {
+    out += fmt::format(" {:.{}f} |", 100.0 * majority_rate(table, task), decimals);
+  }
+  return out + "\n";
 }
 
 std::string to_csv(const ResultTable& table) {

@@ -5,11 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "lunar/report/collapse_table.h"
 #include "lunar/report/svg.h"
 
 namespace lunar::report {
@@ -41,16 +41,22 @@ std::string results_table(const ResultTable& table, Metric metric) {
       const auto& by_seed = metric == Metric::kBest ? cell->best_by_seed : cell->last_by_seed;
       std::vector<double> values;
       for (const auto& entry : by_seed) values.push_back(100.0 * entry.second);
-      html += fmt::format("<td>{} <span class=\"note\">(n={})</span></td>",
+      const size_t k = at_majority(*cell, metric);
+      html += fmt::format("<td>{} <span class=\"note\">(n={}{})</span></td>",
                           escape_html(stats::format_mean_std(stats::summarize(values), 2)),
-                          values.size());
+                          values.size(), k ? fmt::format("; {} at majority", k) : "");
     }
     html += "</tr>\n";
   }
-  return html + "</table>\n";
+  html += "<tr><td>majority class</td>";
+  for (const auto& task : table.tasks) {
+    html += fmt::format("<td>{:.2f}</td>", 100.0 * majority_rate(table, task));
+  }
+  return html + "</tr>\n</table>\n";
 }
 
 std::string p_text(double p) {
+  if (!std::isfinite(p)) return "–";
   return p < 0.001 ? fmt::format("{:.1e}", p) : fmt::format("{:.4f}", p);
 }
 
@@ -61,13 +67,15 @@ std::string statistics_section(const StudyStatistics& statistics) {
   }
   html +=
       "<p class=\"note\">Test accuracy at the best validation checkpoint; a block is one task and "
-      "seed. Friedman with Holm-corrected post-hoc comparisons (García &amp; Herrera 2008); "
-      "heatmaps show adjusted p-values. Wilcoxon: one-sided signed-rank p-value that the row "
+      "seed. Friedman with Holm-corrected post-hoc comparisons (García &amp; Herrera 2008); the "
+      "exact p enumerates every arrangement of the blocks' ranks (trust it over χ² and F for few "
+      "blocks; – when there are too many); heatmaps show adjusted p-values. Wilcoxon: one-sided "
+      "signed-rank p-value that the row "
       "beats the column over paired seeds.</p>\n";
   if (!statistics.friedman.empty()) {
     html +=
         "<table><tr><th>comparison</th><th>blocks</th><th>average ranks</th><th>χ²</th>"
-        "<th>p (χ²)</th><th>Iman–Davenport F</th><th>p (F)</th></tr>\n";
+        "<th>p (χ²)</th><th>Iman–Davenport F</th><th>p (F)</th><th>exact p</th></tr>\n";
     for (const auto& study : statistics.friedman) {
       std::string ranks;
       for (size_t i = 0; i < study.names.size(); ++i) {
@@ -76,10 +84,10 @@ std::string statistics_section(const StudyStatistics& statistics) {
       }
       html += fmt::format(
           "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.3f}</td><td>{}</td><td>{:.3f}</td>"
-          "<td>{}</td></tr>\n",
+          "<td>{}</td><td>{}</td></tr>\n",
           escape_html(study.title), study.blocks, escape_html(ranks), study.friedman.chi_square,
           p_text(study.friedman.chi_square_p_value), study.friedman.iman_davenport_f,
-          p_text(study.friedman.iman_davenport_p_value));
+          p_text(study.friedman.iman_davenport_p_value), p_text(study.friedman.exact_p_value));
     }
     html += "</table>\n<div class=\"figs\">\n";
     for (const auto& study : statistics.friedman) {
@@ -129,25 +137,6 @@ LineChart curve_chart(const ResultTable& table, const std::string& task, const s
   return chart;
 }
 
-// The name of the last block's metrics in a run ("block1"), or "" without diagnostics.
-std::string last_block(const ResultTable& table) {
-  int last = -1;
-  for (const auto& entry : table.cells) {
-    for (const auto* run : entry.second.runs) {
-      for (const auto& point : run->metrics) {
-        if (point.split != "diag") continue;
-        for (const auto& value : point.values) {
-          int index = -1;
-          if (std::sscanf(value.first.c_str(), "block%d.", &index) == 1) {
-            last = std::max(last, index);
-          }
-        }
-      }
-    }
-  }
-  return last < 0 ? "" : fmt::format("block{}", last);
-}
-
 std::string read_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream contents;
@@ -169,7 +158,8 @@ std::string heatmap_section(const ResultTable& table) {
       std::vector<fs::path> shown;
       if (!memory.empty()) shown.push_back(memory.front());
       if (memory.size() > 1) shown.push_back(memory.back());
-      if (!gradient.empty()) shown.push_back(gradient.back());
+      if (!gradient.empty()) shown.push_back(gradient.front());
+      if (gradient.size() > 1) shown.push_back(gradient.back());
       html += fmt::format("<h3>{} on {} (seed {})</h3>\n<div class=\"figs\">\n",
                           escape_html(model.label()), escape_html(task), run.seed);
       for (const auto& path : shown) {
@@ -238,7 +228,8 @@ std::string build_html(const ReportInput& input) {
     html +=
         "<h2>Memory collapse (mean and ± std band over seeds)</h2>\n<p class=\"note\">Mean "
         "off-diagonal cosine similarity of memory rows and effective rank, for the initial "
-        "memory P and the last block's output memory (" +
+        "memory P, its gradient (rows pushed the same way: cosine near 1) and the last block's "
+        "output memory (" +
         block + ").</p>\n";
     for (const auto& task : table.tasks) {
       html += "<div class=\"figs\">\n";
@@ -246,6 +237,8 @@ std::string build_html(const ReportInput& input) {
                                          task + ": P mean cosine", "cosine", true));
       html += line_chart_svg(curve_chart(table, task, "diag", "initial.effective_rank",
                                          task + ": P effective rank", "rank", true));
+      html += line_chart_svg(curve_chart(table, task, "diag", "grad.mean_cosine",
+                                         task + ": gradient of P, mean cosine", "cosine", true));
       html +=
           line_chart_svg(curve_chart(table, task, "diag", block + ".mean_cosine",
                                      task + ": " + block + " memory mean cosine", "cosine", true));
@@ -257,8 +250,10 @@ std::string build_html(const ReportInput& input) {
   }
   const auto heatmaps = heatmap_section(table);
   if (!heatmaps.empty()) {
-    html += "<h2>Memory heatmaps (P at the first and last logged step, and its gradient)</h2>\n" +
-            heatmaps;
+    html +=
+        "<h2>Memory heatmaps (P at the first and last logged step, its gradient at the first and "
+        "last)</h2>\n" +
+        heatmaps;
   }
   return html + "</body></html>\n";
 }

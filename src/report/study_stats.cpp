@@ -113,7 +113,7 @@ StudyStatistics study_statistics(const ResultTable& table) {
     }
     add_friedman(out, table, sizes, names, architecture + ": memory sizes");
   }
-  // Across models, per memory size.
+  // Across models, per memory size; models without a memory (the Transformer) join every one.
   std::set<int64_t> memory_sizes;
   for (const auto& model : table.models) {
     if (model.memory_len > 0) memory_sizes.insert(model.memory_len);
@@ -122,7 +122,7 @@ StudyStatistics study_statistics(const ResultTable& table) {
     std::vector<ModelKey> models;
     std::vector<std::string> names;
     for (const auto& model : table.models) {
-      if (model.memory_len == m) {
+      if (model.memory_len == m || model.memory_len == 0) {
         models.push_back(model);
         names.push_back(model.architecture);
       }

@@ -5,6 +5,7 @@
 #include <boost/math/distributions/chi_squared.hpp>
 #include <boost/math/distributions/fisher_f.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -12,6 +13,56 @@
 #include "lunar/stats/ranks.h"
 
 namespace lunar::stats {
+
+namespace {
+
+// Counts the arrangements of blocks b.. (each block's distinct rank permutations) whose rank sums,
+// added to `sums`, reach a sum of squares of at least `observed`.
+void count_arrangements(const std::vector<std::vector<std::vector<double>>>& permutations, size_t b,
+                        std::vector<double>& sums, double observed, double& at_least) {
+  if (b == permutations.size()) {
+    double squares = 0.0;
+    for (double sum : sums) squares += sum * sum;
+    at_least += squares >= observed ? 1.0 : 0.0;
+    return;
+  }
+  for (const auto& ranks : permutations[b]) {
+    for (size_t j = 0; j < sums.size(); ++j) sums[j] += ranks[j];
+    count_arrangements(permutations, b + 1, sums, observed, at_least);
+    for (size_t j = 0; j < sums.size(); ++j) sums[j] -= ranks[j];
+  }
+}
+
+// Under the null hypothesis every distinct arrangement of a block's ranks is equally likely; the
+// chi-square grows with the sum of squared rank sums, the tie correction being the same for all.
+double exact_p_value(const std::vector<std::vector<double>>& block_ranks) {
+  std::vector<std::vector<std::vector<double>>> permutations;
+  double total = 1.0;
+  for (auto ranks : block_ranks) {
+    std::sort(ranks.begin(), ranks.end());
+    std::vector<std::vector<double>> all;
+    do {
+      all.push_back(ranks);
+    } while (std::next_permutation(ranks.begin(), ranks.end()));
+    total *= static_cast<double>(all.size());
+    if (total > kMaxExactArrangements) return std::numeric_limits<double>::quiet_NaN();
+    permutations.push_back(std::move(all));
+  }
+  const size_t k = block_ranks.front().size();
+  std::vector<double> sums(k, 0.0);
+  for (const auto& ranks : block_ranks) {
+    for (size_t j = 0; j < k; ++j) sums[j] += ranks[j];
+  }
+  double observed = 0.0;
+  for (double sum : sums) observed += sum * sum;
+  std::fill(sums.begin(), sums.end(), 0.0);
+  double at_least = 0.0;
+  // Rank sums are multiples of 1/2, so a relative tolerance separates ties from real gaps.
+  count_arrangements(permutations, 0, sums, observed * (1.0 - 1e-12), at_least);
+  return at_least / total;
+}
+
+}  // namespace
 
 FriedmanResult friedman_test(const ResultMatrix& blocks, Direction direction) {
   const auto n = static_cast<int64_t>(blocks.size());
@@ -38,6 +89,7 @@ FriedmanResult friedman_test(const ResultMatrix& blocks, Direction direction) {
   // squared deviations from (k + 1) / 2), only the average ranks do.
   double tie_term = 0.0;
   std::vector<double> row(k);
+  std::vector<std::vector<double>> block_ranks;
   for (const auto& block : blocks) {
     for (int64_t j = 0; j < k; ++j) {
       row[j] = direction == Direction::kHigherIsBetter ? -block[j] : block[j];
@@ -45,7 +97,9 @@ FriedmanResult friedman_test(const ResultMatrix& blocks, Direction direction) {
     const Ranking ranking = rank_with_ties(row);
     for (int64_t j = 0; j < k; ++j) result.average_ranks[j] += ranking.ranks[j];
     tie_term += ranking.tie_term;
+    block_ranks.push_back(ranking.ranks);
   }
+  result.exact_p_value = exact_p_value(block_ranks);
   for (double& rank : result.average_ranks) rank /= static_cast<double>(n);
 
   const auto nd = static_cast<double>(n);
@@ -74,7 +128,7 @@ FriedmanResult friedman_test(const ResultMatrix& blocks, Direction direction) {
   const double denominator = nd * (kd - 1.0) - result.chi_square;
   if (denominator <= 1e-12 * nd * (kd - 1.0)) {
     result.iman_davenport_f = std::numeric_limits<double>::infinity();
-    result.iman_davenport_p_value = 0.0;
+    result.iman_davenport_p_value = std::exp(-(nd - 1.0) * std::lgamma(kd + 1.0));
     return result;
   }
   result.iman_davenport_f = (nd - 1.0) * result.chi_square / denominator;

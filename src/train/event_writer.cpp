@@ -7,7 +7,10 @@
 #include <array>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
+#include "lunar/core/atomic_file.h"
 #include "lunar/core/error.h"
 
 namespace lunar::train {
@@ -97,6 +100,54 @@ std::string scalar_event(int64_t step, const std::vector<Scalar>& scalars) {
   return event;
 }
 
+uint64_t get_little_endian(std::string_view bytes, size_t at, int count) {
+  uint64_t value = 0;
+  for (int i = count - 1; i >= 0; --i) {
+    value = (value << 8) | static_cast<unsigned char>(bytes[at + static_cast<size_t>(i)]);
+  }
+  return value;
+}
+
+// Reads a varint at `at`, advancing it; false when the bytes end first.
+bool get_varint(std::string_view bytes, size_t& at, uint64_t& value) {
+  value = 0;
+  for (int shift = 0; at < bytes.size() && shift < 64; shift += 7) {
+    const auto byte = static_cast<unsigned char>(bytes[at++]);
+    value |= uint64_t{byte & 0x7fu} << shift;
+    if (!(byte & 0x80)) return true;
+  }
+  return false;
+}
+
+// The step of an encoded Event (field 2); 0 when it has none; false when it does not parse.
+bool event_step(std::string_view event, int64_t& step) {
+  step = 0;
+  size_t at = 0;
+  while (at < event.size()) {
+    uint64_t key = 0, value = 0;
+    if (!get_varint(event, at, key)) return false;
+    switch (key & 7) {
+      case kVarint:
+        if (!get_varint(event, at, value)) return false;
+        if ((key >> 3) == 2) step = static_cast<int64_t>(value);
+        break;
+      case kFixed64:
+        at += 8;
+        break;
+      case kLengthDelimited:
+        if (!get_varint(event, at, value)) return false;
+        at += value;
+        break;
+      case kFixed32:
+        at += 4;
+        break;
+      default:
+        return false;
+    }
+  }
+  return at == event.size();
+}
+
 std::string hostname() {
   char name[256] = {0};
   if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
@@ -124,6 +175,52 @@ uint32_t crc32c(std::string_view data) {
 }
 
 uint32_t masked_crc32c(std::string_view data) { return mask(crc32c(data)); }
+
+int64_t truncate_event_files(const std::filesystem::path& directory, int64_t last_step) {
+  int64_t removed = 0;
+  if (!std::filesystem::is_directory(directory)) return removed;
+  for (const auto& entry : std::filesystem::directory_iterator(directory)) {
+    const auto name = entry.path().filename().string();
+    if (name.rfind("events.out.tfevents.", 0) != 0 || is_temporary_file_name(name)) continue;
+    std::string contents;
+    {
+      std::ifstream in(entry.path(), std::ios::binary);
+      check(static_cast<bool>(in), "[events] expected to read '{}', got an open failure",
+            entry.path().string());
+      contents.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const std::string_view bytes = contents;
+    std::string kept;
+    size_t at = 0;
+    int64_t dropped = 0;
+    // TFRecord: uint64 length, masked CRC of those 8 bytes, the event, masked CRC of the event.
+    while (at + 12 <= bytes.size()) {
+      const uint64_t length = get_little_endian(bytes, at, 8);
+      if (get_little_endian(bytes, at + 8, 4) != masked_crc32c(bytes.substr(at, 8)) ||
+          length > bytes.size() - at - 12 || bytes.size() - at - 12 - length < 4) {
+        break;
+      }
+      const auto event = bytes.substr(at + 12, length);
+      int64_t step = 0;
+      if (get_little_endian(bytes, at + 12 + length, 4) != masked_crc32c(event) ||
+          !event_step(event, step)) {
+        break;
+      }
+      const size_t size = 12 + length + 4;
+      if (step <= last_step) {
+        kept.append(bytes.substr(at, size));
+      } else {
+        ++dropped;
+      }
+      at += size;
+    }
+    if (at < bytes.size()) ++dropped;  // the torn or corrupt tail
+    if (dropped == 0) continue;
+    write_atomically(entry.path(), kept);
+    removed += dropped;
+  }
+  return removed;
+}
 
 EventWriter::EventWriter(const std::filesystem::path& directory) {
   std::error_code error;

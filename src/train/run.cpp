@@ -16,6 +16,7 @@
 #include "lunar/models/registry.h"
 #include "lunar/train/callbacks.h"
 #include "lunar/train/evaluate.h"
+#include "lunar/train/event_writer.h"
 #include "lunar/train/metrics_log.h"
 #include "lunar/train/signals.h"
 #include "lunar/train/trainer.h"
@@ -123,7 +124,10 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
   Trainer trainer(config, model, task, device, paths, config_toml, options.sync);
   if (options.resume) {
     trainer.resume_from(resume_from);
-    if (main_process) truncate_metrics_log(run_dir / kMetricsFileName, trainer.state().step);
+    if (main_process) {  // steps after the checkpoint are logged again from here
+      truncate_metrics_log(run_dir / kMetricsFileName, trainer.state().step);
+      truncate_event_files(run_dir / "tensorboard", trainer.state().step);
+    }
   }
   std::shared_ptr<RunLog> log;
   if (main_process) {  // logs and diagnostics by rank 0 only

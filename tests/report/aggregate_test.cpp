@@ -1,5 +1,6 @@
 // Aggregation of synthetic run directories: mean ± std by hand, Markdown and CSV tables, mean
 // curves, the statistics on a table whose answers are known in closed form, and the HTML.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,6 +10,7 @@
 
 #include "lunar/core/error.h"
 #include "lunar/report/aggregate.h"
+#include "lunar/report/collapse_table.h"
 #include "lunar/report/html.h"
 #include "lunar/report/run_data.h"
 #include "lunar/report/study_stats.h"
@@ -68,10 +70,10 @@ TEST_F(AggregateTest, MeanAndStdOverSeedsByHand) {
   EXPECT_EQ(table.unfinished[0]->dir.filename(), "luna_M8_seed3");
   EXPECT_EQ(to_markdown(table, Metric::kBest),
             "| model | listops |\n|---|---|\n| luna-8 | 33.00 ± 3.61 |\n"
-            "| transformer | 40.00 (n=1) |\n");
+            "| transformer | 40.00 (n=1) |\n| majority class | 17.00 |\n");
   EXPECT_EQ(to_markdown(table, Metric::kLast),
             "| model | listops |\n|---|---|\n| luna-8 | 26.00 ± 1.73 |\n"
-            "| transformer | 38.00 (n=1) |\n");
+            "| transformer | 38.00 (n=1) |\n| majority class | 17.00 |\n");
   EXPECT_EQ(to_csv(table),
             "model,task,seeds,best_mean,best_std,last_mean,last_std\n"
             "luna-8,listops,3,33.0000,3.6056,26.0000,1.7321\n"
@@ -131,6 +133,60 @@ TEST_F(AggregateTest, MeanCurveKeepsStepsEveryRunHas) {
   ASSERT_EQ(two.steps.size(), 2u);
   EXPECT_NEAR(two.mean[1], 0.5, 1e-12);
   EXPECT_NEAR(two.stddev[1], std::sqrt(0.02), 1e-12);
+}
+
+TEST_F(AggregateTest, SeedsAtTheMajorityRateAreFlagged) {
+  // make_run's majority rate is 0.17: seed 0 predicts one class at its best checkpoint, seeds 0
+  // and 1 at the last step.
+  make_run("luna_M1_seed0", "luna", 1, 0, 0.17, 0.17);
+  make_run("luna_M1_seed1", "luna", 1, 1, 0.30, 0.17);
+  make_run("luna_M1_seed2", "luna", 1, 2, 0.32, 0.20);
+  const auto runs = load_runs(root_);
+  const auto table = aggregate(runs, has_memory);
+  const Cell* cell = table.cell(table.models[0], "listops");
+  ASSERT_NE(cell, nullptr);
+  EXPECT_EQ(at_majority(*cell, Metric::kBest), 1u);
+  EXPECT_EQ(at_majority(*cell, Metric::kLast), 2u);
+  EXPECT_NEAR(majority_rate(table, "listops"), 0.17, 1e-12);
+  EXPECT_TRUE(std::isnan(majority_rate(table, "text")));
+  // best 17, 30, 32: mean 26.33, deviations -9.33, 3.67, 5.67, std sqrt(132.67 / 2) = 8.14.
+  EXPECT_EQ(to_markdown(table, Metric::kBest),
+            "| model | listops |\n|---|---|\n| luna-1 | 26.33 ± 8.14 (1/3 at majority) |\n"
+            "| majority class | 17.00 |\n");
+}
+
+TEST_F(AggregateTest, CollapseTableByHand) {
+  // Two seeds of luna-4 logging P and block1 metrics at steps 0 and 100 and the gradient at
+  // step 100 only; M = 1 has nothing to collapse and is left out.
+  const auto diag = [](double cosine, double fraction, bool grad, int step) {
+    return fmt::format(
+        "{{\"step\":{},\"split\":\"diag\",\"initial.mean_cosine\":{},"
+        "\"initial.effective_rank\":3.5,{}\"block0.mean_cosine\":0.5,"
+        "\"block1.mean_cosine\":{},\"block1.distinct_fraction\":{},"
+        "\"block1.effective_rank\":2.0}}\n",
+        step, cosine, grad ? "\"grad.mean_cosine\":0.9,\"grad.effective_rank\":1.5," : "", cosine,
+        fraction);
+  };
+  make_run("a", "luna", 4, 0, 0.3, 0.3, diag(0.1, 1.0, false, 0) + diag(0.5, 0.5, true, 100));
+  make_run("b", "luna", 4, 1, 0.3, 0.3, diag(0.3, 1.0, false, 0) + diag(0.7, 0.25, true, 100));
+  make_run("c", "luna", 1, 0, 0.3, 0.3, diag(1.0, 1.0, false, 0));
+  const auto runs = load_runs(root_);
+  const auto table = aggregate(runs, has_memory);
+  EXPECT_EQ(last_block(table), "block1");
+  // Step 0: cosine (0.1, 0.3) -> 0.200 ± 0.141; step 100: (0.5, 0.7) -> 0.600 ± 0.141; distinct
+  // rows 4 · (0.5, 0.25) = (2, 1) -> 1.5 ± 0.7.
+  EXPECT_EQ(collapse_markdown(table),
+            "Memory collapse on listops (mean ± std over seeds; P = the learned memory, ∇P its "
+            "gradient, block1 = the last block's output memory)\n\n"
+            "| model | step | P cosine | P eff. rank | ∇P cosine | ∇P eff. rank | block1 cosine | "
+            "block1 distinct rows | block1 eff. rank |\n|---|---|---|---|---|---|---|---|---|\n"
+            "| luna-4 | 0 | 0.200 ± 0.141 | 3.50 ± 0.00 | – | – | 0.200 ± 0.141 | 4.0 ± 0.0 | "
+            "2.00 ± 0.00 |\n"
+            "| luna-4 | 100 | 0.600 ± 0.141 | 3.50 ± 0.00 | 0.900 ± 0.000 | 1.50 ± 0.00 | "
+            "0.600 ± 0.141 | 1.5 ± 0.7 | 2.00 ± 0.00 |\n\n");
+  make_run("t", "transformer", 0, 0, 0.3, 0.3);
+  const auto no_diag = load_runs(root_ / "t");
+  EXPECT_EQ(collapse_markdown(aggregate(no_diag, has_memory)), "");
 }
 
 TEST_F(AggregateTest, StatisticsOfConsistentWinnersAndTies) {

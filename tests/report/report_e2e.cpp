@@ -1,6 +1,7 @@
 // A tiny study end to end: `lunar sweep` runs 2 models x 2 seeds on a generated ListOps, a second
 // invocation skips everything, a run without summary is resumed, a failing run is reported
-// without stopping the others, `lunar report` writes the HTML, and headless Chromium renders it
+// without stopping the others, a SIGTERM stops the running runs which the same command resumes,
+// `lunar report` writes the HTML, and headless Chromium renders it
 // without console errors.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -186,6 +187,41 @@ TEST_F(Study, FailingRunIsReportedWithoutStoppingTheOthers) {
   const auto manifest = nlohmann::json::parse(read(out / "sweep.json"));
   EXPECT_EQ(manifest["runs"][0]["status"], "failed");
   EXPECT_EQ(manifest["runs"][1]["status"], "done");
+}
+
+TEST_F(Study, SigtermStopsTheRunsWhichTheSameCommandResumes) {
+  const auto grid = dir_ / "long.toml";
+  std::ofstream(grid) << "base = \"" LUNAR_SOURCE_DIR "/configs/cpu/listops_luna.toml\"\n"
+                      << "[grid]\n\"train.seed\" = [0, 1, 2]\n[set]\n"
+                      << "\"task.path\" = \"" << (dir_ / "data").string() << "\"\n"
+                      << "\"task.max_length\" = 80\n\"train.steps\" = 100000\n"
+                      << "\"train.eval_every\" = 100000\n\"train.log_every\" = 1\n";
+  const auto out = dir_ / "stopped";
+  const std::string sweep = lunar() + " sweep --grid " + grid.string() + " --out " + out.string() +
+                            " --jobs 2 --threads-per-job 1";
+  // SIGTERM once both runs have taken a step; the third run must never start.
+  const auto stopped =
+      run_command(sweep +
+                  " & pid=$!; for i in $(seq 1200); do "
+                  "[ \"$(cat " +
+                  out.string() +
+                  "/*/train.log 2>/dev/null | grep -c ' step ')\" -ge 2 ] "
+                  "&& break; sleep 0.1; done; kill -TERM $pid; wait $pid; echo \"rc=$?\"");
+  EXPECT_NE(stopped.output.find("rc=143"), std::string::npos) << stopped.output;
+  EXPECT_NE(stopped.output.find("stopped by signal 15"), std::string::npos) << stopped.output;
+  const auto manifest = nlohmann::json::parse(read(out / "sweep.json"));
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(manifest["runs"][i]["status"], "interrupted") << manifest.dump(1);
+    const fs::path run = manifest["runs"][i]["run_dir"].get<std::string>();
+    EXPECT_TRUE(fs::exists(run / "checkpoints" / "last.pt")) << run;
+    EXPECT_FALSE(fs::exists(run / "summary.json")) << run;
+  }
+  EXPECT_EQ(manifest["runs"][2]["status"], "pending");
+  EXPECT_FALSE(fs::exists(out / "seed2"));
+  const auto again = run_command(sweep + " --dry-run");
+  EXPECT_EQ(again.code, 0) << again.output;
+  EXPECT_NE(again.output.find("(1 to run, 2 to resume, 0 finished)"), std::string::npos)
+      << again.output;
 }
 
 TEST_F(Study, UnknownGridKeyIsAnErrorNamingFileAndKey) {

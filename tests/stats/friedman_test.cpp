@@ -16,6 +16,7 @@
 //   p = 2 * stats.norm.sf(np.abs(z)); padj = holm(p)
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -108,13 +109,72 @@ TEST(Friedman, DirectionChangesRanksNotStatistic) {
   expect_close(lower.iman_davenport_p_value, higher.iman_davenport_p_value);
 }
 
-TEST(Friedman, IdenticalRankingEverywhereGivesInfiniteF) {
+// The exact null probability that the chi-square reaches `observed`: every block's ranking
+// equally likely among the k! permutations, all k!^n combinations enumerated.
+double exact_friedman_p(int64_t k, int64_t n, double observed) {
+  std::vector<double> permutation(k);
+  for (int64_t j = 0; j < k; ++j) permutation[j] = static_cast<double>(j);
+  std::vector<std::vector<double>> rankings;
+  do {
+    rankings.push_back(permutation);
+  } while (std::next_permutation(permutation.begin(), permutation.end()));
+  const auto total = static_cast<int64_t>(std::pow(rankings.size(), n));
+  int64_t at_least = 0;
+  for (int64_t code = 0; code < total; ++code) {
+    ResultMatrix blocks;
+    for (int64_t b = 0, rest = code; b < n; ++b, rest /= static_cast<int64_t>(rankings.size())) {
+      blocks.push_back(rankings[rest % static_cast<int64_t>(rankings.size())]);
+    }
+    at_least += friedman_test(blocks).chi_square >= observed - 1e-9 ? 1 : 0;
+  }
+  return static_cast<double>(at_least) / static_cast<double>(total);
+}
+
+TEST(Friedman, IdenticalRankingEverywhereGivesInfiniteFAndTheExactP) {
   // stats.friedmanchisquare([1, 2, 3], [2, 3, 4], [3, 4, 5]) -> (6.0, 0.04978706836786395)
   const FriedmanResult result = friedman_test({{1, 2, 3}, {2, 3, 4}, {3, 4, 5}});
   expect_close(result.chi_square, 6.0);
   expect_close(result.chi_square_p_value, 0.04978706836786395);
   EXPECT_TRUE(std::isinf(result.iman_davenport_f));
-  EXPECT_EQ(result.iman_davenport_p_value, 0.0);
+  // 3 treatments, 3 blocks: (1/3!)^2 = 1/36, as enumerating all 216 rankings gives.
+  expect_close(result.iman_davenport_p_value, 1.0 / 36.0);
+  expect_close(result.iman_davenport_p_value, exact_friedman_p(3, 3, result.chi_square));
+  // Two treatments, five blocks (five seeds of M = 1 vs M = 8): 1/16, the two-sided sign test.
+  const FriedmanResult seeds =
+      friedman_test({{0.30, 0.20}, {0.31, 0.22}, {0.33, 0.21}, {0.34, 0.20}, {0.35, 0.25}});
+  EXPECT_TRUE(std::isinf(seeds.iman_davenport_f));
+  expect_close(seeds.iman_davenport_p_value, 1.0 / 16.0);
+  expect_close(seeds.iman_davenport_p_value, exact_friedman_p(2, 5, seeds.chi_square));
+}
+
+TEST(Friedman, ExactPValueAgainstEnumerationAndTheSignTest) {
+  // Two treatments, five seeds, four won: the two-sided sign test, P(wins <= 1 or >= 4) =
+  // (1 + 5 + 5 + 1) / 32 = 0.375; chi-square (4 - 1)^2 / 5 = 1.8.
+  const FriedmanResult four =
+      friedman_test({{0.30, 0.20}, {0.31, 0.22}, {0.33, 0.21}, {0.34, 0.20}, {0.15, 0.25}});
+  expect_close(four.chi_square, 1.8);
+  expect_close(four.exact_p_value, 0.375);
+  // Four won and one tied: chi-square 3.2 / (1 - 6 / 30) = 4, p = 0.0455 and F = 16, p = 0.016,
+  // but exactly only the 2 of the 16 arrangements of the untied blocks that are all wins or all
+  // losses reach it: p = 0.125.
+  const FriedmanResult tie =
+      friedman_test({{0.30, 0.20}, {0.31, 0.22}, {0.33, 0.21}, {0.34, 0.20}, {0.25, 0.25}});
+  expect_close(tie.chi_square, 4.0);
+  expect_close(tie.iman_davenport_f, 16.0);
+  expect_close(tie.exact_p_value, 0.125);
+  // Three treatments, four blocks, no ties: the brute force over all 6^4 arrangements.
+  const FriedmanResult three = friedman_test({{1, 2, 3}, {2, 1, 3}, {3, 5, 4}, {0.5, 0.7, 0.9}});
+  expect_close(three.exact_p_value, exact_friedman_p(3, 4, three.chi_square));
+  // With ties a block's distinct arrangements are equally likely: block 1 has 3 of them.
+  // Blocks {a = b < c}, {a < b < c}: observed rank sums (1.5 + 1, 1.5 + 2, 3 + 3) -> 6.25 + 12.25 +
+  // 36 = 54.5; of the 3 x 6 = 18 arrangements, those reaching 54.5 put the 3 in the same column
+  // in both blocks and the tied pair over ranks 1 and 2: 3 columns x 2 orders of the second
+  // block's 1 and 2 = 6, p = 1/3.
+  const FriedmanResult tied = friedman_test({{1, 1, 0}, {3, 2, 1}});
+  expect_close(tied.exact_p_value, 1.0 / 3.0);
+  // Too many arrangements (6! ^ 3 > 2e7): no exact value.
+  ResultMatrix wide(3, std::vector<double>{1, 2, 3, 4, 5, 6});
+  EXPECT_TRUE(std::isnan(friedman_test(wide).exact_p_value));
 }
 
 TEST(Friedman, AllBlocksTiedGivesNoEvidence) {

@@ -230,6 +230,43 @@ TEST(EventWriter, StepBatchesReachTheFileBeforeDestruction) {
   EXPECT_EQ(read_events(writer.path()).size(), 4u);
 }
 
+TEST(EventWriter, TruncatingForAResumeDropsLaterStepsAndATornTail) {
+  // A run logged steps 0..500 and was killed mid-record; its last checkpoint is at step 300.
+  const auto dir = fresh_directory("truncate");
+  fs::path killed, earlier;
+  {
+    lunar::train::EventWriter first(dir);
+    earlier = first.path();
+    first.add_scalars(100, {{"train/loss", 2.0}});
+  }
+  {
+    lunar::train::EventWriter second(dir);
+    killed = second.path();
+    for (int64_t step = 200; step <= 500; step += 100) {
+      second.add_scalars(step, {{"train/loss", 1.0 / static_cast<double>(step)}});
+    }
+  }
+  const auto before = read_events(killed);
+  ASSERT_EQ(before.size(), 5u);  // file version + steps 200..500
+  std::ofstream(killed, std::ios::binary | std::ios::app) << std::string("\x30\0\0\0\0", 5);
+  std::ofstream(dir / "notes.txt") << "not an event file";
+
+  // Steps 400 and 500 and the torn tail go; the file version, 200 and 300 stay, byte for byte.
+  EXPECT_EQ(lunar::train::truncate_event_files(dir, 300), 3);
+  const auto after = read_events(killed);
+  ASSERT_EQ(after.size(), 3u);
+  EXPECT_EQ(after[0].file_version, "brain.Event:2");
+  EXPECT_EQ(after[1].step, 200);
+  EXPECT_EQ(after[2].step, 300);
+  EXPECT_EQ(after[2].wall_time, before[2].wall_time);
+  EXPECT_FLOAT_EQ(after[2].values[0].value, 1.0f / 300.0f);
+  EXPECT_EQ(read_events(earlier).size(), 2u);  // nothing after step 300: untouched
+  // Idempotent, and a directory that does not exist is no error.
+  EXPECT_EQ(lunar::train::truncate_event_files(dir, 300), 0);
+  EXPECT_EQ(lunar::train::truncate_event_files(dir / "missing", 0), 0);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 3);
+}
+
 TEST(EventWriter, TwoWritersInOneDirectoryGetTwoFiles) {
   const auto dir = fresh_directory("two");
   lunar::train::EventWriter first(dir);

@@ -47,8 +47,16 @@ ResultTable aggregate(const std::vector<RunData>& runs, const HasMemory& has_mem
 // Which test accuracy a table shows.
 enum class Metric { kBest, kLast };
 
+// The test split's majority-class rate of a task's runs (the same test set in each: their mean);
+// NaN for a task without finished runs.
+double majority_rate(const ResultTable& table, const std::string& task);
+// How many of a cell's seeds score exactly their test split's majority-class rate: a checkpoint
+// that predicts one class.
+size_t at_majority(const Cell& cell, Metric metric);
+
 // Mean ± std over seeds in percent with `decimals` digits, "n=<seeds>" when fewer seeds than the
-// fullest cell, "–" for an empty cell.
+// fullest cell, "k/n at majority" when k seeds score the majority-class rate, "–" for an empty
+// cell; a last row gives each task's majority-class rate.
 std::string to_markdown(const ResultTable& table, Metric metric, int decimals = 2);
 // One line per (model, task): model,task,seeds,best_mean,best_std,last_mean,last_std (percent).
 std::string to_csv(const ResultTable& table);

@@ -18,6 +18,12 @@ uint32_t crc32c(std::string_view data);
 // TFRecord's masking of a CRC: ((crc >> 15) | (crc << 17)) + 0xa282ead8.
 uint32_t masked_crc32c(std::string_view data);
 
+// Rewrites every event file in `directory` without the events after `last_step` and without a
+// torn or corrupt tail (what a killed run leaves), so that a run resumed from `last_step` logs
+// each step once across its event files. Files are replaced atomically; a missing directory is
+// no error. Returns the number of events removed.
+int64_t truncate_event_files(const std::filesystem::path& directory, int64_t last_step);
+
 // One named value of a step.
 struct Scalar {
   std::string tag;
