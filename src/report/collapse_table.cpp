@@ -4,9 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <map>
 #include <set>
 #include <vector>
 
@@ -17,7 +15,7 @@ namespace {
 struct Column {
   std::string header;
   std::string metric;  // the metrics.jsonl key
-  double scale;        // distinct_fraction × M gives distinct rows
+  bool per_slot;       // a fraction of the M rows, shown as a count of rows
   int decimals;
 };
 
@@ -50,22 +48,27 @@ std::string last_block(const ResultTable& table) {
 std::string collapse_markdown(const ResultTable& table) {
   const auto block = last_block(table);
   if (block.empty()) return "";
+  const std::vector<Column> columns = {
+      {"P cosine", "initial.mean_cosine", false, 3},
+      {"P eff. rank", "initial.effective_rank", false, 2},
+      {"∇P cosine", "grad.mean_cosine", false, 3},
+      {"∇P eff. rank", "grad.effective_rank", false, 2},
+      {block + " cosine", block + ".mean_cosine", false, 3},
+      {block + " distinct rows", block + ".distinct_fraction", true, 1},
+      {block + " eff. rank", block + ".effective_rank", false, 2},
+  };
+  std::string header = "| model | step |";
+  std::string rule = "|---|---|";
+  for (const auto& column : columns) {
+    header += " " + column.header + " |";
+    rule += "---|";
+  }
   std::string out;
   for (const auto& task : table.tasks) {
     std::string rows;
     for (const auto& model : table.models) {
       const Cell* cell = table.cell(model, task);
       if (!cell || model.memory_len < 2) continue;  // one row has nothing to collapse into
-      const double m = static_cast<double>(model.memory_len);
-      const std::vector<Column> columns = {
-          {"P cosine", "initial.mean_cosine", 1.0, 3},
-          {"P eff. rank", "initial.effective_rank", 1.0, 2},
-          {"∇P cosine", "grad.mean_cosine", 1.0, 3},
-          {"∇P eff. rank", "grad.effective_rank", 1.0, 2},
-          {block + " cosine", block + ".mean_cosine", 1.0, 3},
-          {block + " distinct rows", block + ".distinct_fraction", m, 1},
-          {block + " eff. rank", block + ".effective_rank", 1.0, 2},
-      };
       std::vector<MeanCurve> curves;
       std::set<int64_t> steps;
       for (const auto& column : columns) {
@@ -77,24 +80,24 @@ std::string collapse_markdown(const ResultTable& table) {
         for (size_t c = 0; c < columns.size(); ++c) {
           const auto& curve = curves[c];
           const auto found = std::find(curve.steps.begin(), curve.steps.end(), step);
-          rows += found == curve.steps.end()
-                      ? std::string(" – |")
-                      : " " +
-                            cell_text(curve, static_cast<size_t>(found - curve.steps.begin()),
-                                      columns[c].scale, columns[c].decimals) +
-                            " |";
+          if (found == curve.steps.end()) {
+            rows += " – |";
+            continue;
+          }
+          const double scale = columns[c].per_slot ? static_cast<double>(model.memory_len) : 1.0;
+          rows += " " +
+                  cell_text(curve, static_cast<size_t>(found - curve.steps.begin()), scale,
+                            columns[c].decimals) +
+                  " |";
         }
         rows += "\n";
       }
     }
     if (rows.empty()) continue;
     out += fmt::format(
-        "Memory collapse on {0} (mean ± std over seeds; P = the learned memory, ∇P its gradient, "
-        "{1} = the last block's output memory)\n\n"
-        "| model | step | P cosine | P eff. rank | ∇P cosine | ∇P eff. rank | {1} cosine | "
-        "{1} distinct rows | {1} eff. rank |\n|---|---|---|---|---|---|---|---|---|\n",
-        task, block);
-    out += rows + "\n";
+        "Memory collapse on {} (mean ± std over seeds; P = the learned memory, ∇P its gradient, "
+        "{} = the last block's output memory)\n\n{}\n{}\n{}\n",
+        task, block, header, rule, rows);
   }
   return out;
 }
