@@ -15,7 +15,7 @@ CheckpointModel load_checkpoint_model(const std::filesystem::path& checkpoint,
   train::apply_overrides(out.config, overrides);
   seed_everything(out.config.train.seed);
   out.model = models::build_model(out.config.model);
-  train::load_checkpoint(checkpoint, *out.model, nullptr, false);
+  train::load_checkpoint(checkpoint, *out.model, nullptr);
   out.model->eval();
   return out;
 }

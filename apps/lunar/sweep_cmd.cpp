@@ -252,12 +252,16 @@ void run_sweep(SweepOptions options) {
     ++finished;
     const bool ok =
         WIFEXITED(status) && WEXITSTATUS(status) == 0 && fs::exists(p.dir / "summary.json");
-    const bool saved = stopped_by != 0 && WIFEXITED(status) && WEXITSTATUS(status) > 128;
+    // Stopped by the signal passed on: saved its state, or died of it before its handlers
+    // were in place (then it had nothing to save, and starts afresh).
+    const bool saved = stopped_by != 0 && ((WIFEXITED(status) && WEXITSTATUS(status) > 128) ||
+                                           (WIFSIGNALED(status) && WTERMSIG(status) == stopped_by));
     p.status = ok ? "done" : saved ? "interrupted" : "failed";
     if (ok) {
       fmt::print("[{}/{}] done    {} ({:.0f} s)\n", finished, total, p.run.name, p.seconds);
     } else if (saved) {
-      fmt::print("[{}/{}] stopped {} (its checkpoint resumes it)\n", finished, total, p.run.name);
+      fmt::print("[{}/{}] stopped {} (the same command continues it)\n", finished, total,
+                 p.run.name);
     } else {
       const auto why = WIFEXITED(status)
                            ? fmt::format("exit status {}", WEXITSTATUS(status))

@@ -1,7 +1,6 @@
 // Checkpoint files (LibTorch archives with a checksum) written by temporary file + rename.
 #include "lunar/train/checkpoint.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <fmt/ranges.h>
 #include <torch/serialize.h>
 #include <zlib.h>
@@ -37,6 +36,8 @@ CheckpointContents read_header(torch::serialize::InputArchive& archive,
   out.state.evals_since_best = c[5];
   out.state.best_accuracy = best.item<double>();
   out.config_toml = config.toStringRef();
+  at::Tensor rng;  // one row per rank; checkpoints of single processes once held one state
+  if (archive.try_read("rng", rng)) out.state.rng = rng.dim() == 1 ? rng.unsqueeze(0) : rng;
   return out;
 }
 
@@ -107,7 +108,7 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
   archive.write("state", state_tensor(state));
   archive.write("best_accuracy", at::tensor(state.best_accuracy, at::kDouble));
   archive.write("config", c10::IValue(config_toml));
-  archive.write("rng", at::detail::getDefaultCPUGenerator().get_state());
+  if (state.rng.defined()) archive.write("rng", state.rng);
   // Serialized in memory first: LibTorch's file writer aborts the process when the disk fills.
   auto payload = serialize(archive);
   torch::serialize::OutputArchive file;
@@ -132,7 +133,7 @@ CheckpointContents read_checkpoint_header(const std::filesystem::path& path) {
 }
 
 CheckpointContents load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
-                                   torch::optim::Optimizer* optimizer, bool restore_rng) {
+                                   torch::optim::Optimizer* optimizer) {
   auto file = open(path);
   auto& archive = file.archive;
   auto contents = read_header(archive, path);
@@ -153,12 +154,6 @@ CheckpointContents load_checkpoint(const std::filesystem::path& path, torch::nn:
     torch::serialize::InputArchive optim;
     archive.read("optimizer", optim);
     optimizer->load(optim);
-  }
-  if (restore_rng) {
-    at::Tensor rng;
-    archive.read("rng", rng);
-    auto generator = at::detail::getDefaultCPUGenerator();
-    generator.set_state(rng);
   }
   return contents;
 }

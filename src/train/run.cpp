@@ -93,6 +93,7 @@ data::Batch probe_batch(const std::vector<data::Example>& validation, int64_t co
 
 RunSummary run_training(RunConfig config, const RunOptions& options) {
   const auto started = std::chrono::steady_clock::now();
+  install_stop_handlers();  // a stop asked while the data loads is honoured before step 1
   const fs::path run_dir = config.run_dir;
   const auto last = last_checkpoint(run_dir);
   const fs::path resume_from = options.resume ? resume_checkpoint(run_dir) : fs::path();
@@ -118,7 +119,9 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
   }
 
   seed_everything(config.train.seed);
-  auto model = models::build_model(config.model);
+  auto model = models::build_model(config.model);  // rank 0's weights reach every rank
+  // Each rank draws its own dropout masks; rank 0 (and a single process) keeps the seed's.
+  if (sync && sync->rank() > 0) seed_everything(rank_seed(config.train.seed, sync->rank()));
   model->to(device);
   CheckpointPaths paths{last, best_checkpoint(run_dir)};
   Trainer trainer(config, model, task, device, paths, config_toml, options.sync);
@@ -139,7 +142,6 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
         log, probe_batch(task.validation, 32, padded_length(config)), device, config.diag.every,
         config.diag.heatmap_steps, run_dir / "heatmaps"));
   }
-  install_stop_handlers();
   const auto outcome = trainer.run();
 
   RunSummary summary;
@@ -163,7 +165,7 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
     std::vector<double> has_best{main_process && fs::exists(paths.best) ? 1.0 : 0.0};
     if (sync) sync->sum(has_best);
     if (has_best[0] > 0) {
-      if (main_process) load_checkpoint(paths.best, *model, nullptr, false);
+      if (main_process) load_checkpoint(paths.best, *model, nullptr);
       if (sync) sync->broadcast_model(model);
       const auto best = evaluate_across(sync, model, task.test, batch, pad_to, device, bf16);
       summary.test_accuracy_best = best.accuracy;

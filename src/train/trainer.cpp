@@ -11,6 +11,7 @@
 
 #include "lunar/core/error.h"
 #include "lunar/core/version.h"
+#include "lunar/train/random_state.h"
 #include "lunar/train/schedule.h"
 #include "lunar/train/signals.h"
 
@@ -54,6 +55,22 @@ int64_t micro_batch_size(const TrainConfig& train, const GradientSynchronizer* s
         train.batch_size, world);
   return train.batch_size / world;
 }
+
+// Every rank's random_state, row r for rank r; every rank must call it (a collective). The
+// bytes travel through the synchronizer's sum, each rank filling its own row.
+at::Tensor random_states(GradientSynchronizer* sync, const at::Device& device) {
+  const auto own = random_state(device);
+  if (!sync) return own.unsqueeze(0);
+  const int64_t bytes = own.numel(), rank = sync->rank();
+  std::vector<double> rows(static_cast<size_t>(sync->world_size() * bytes), 0.0);
+  const auto* data = own.data_ptr<uint8_t>();
+  for (int64_t i = 0; i < bytes; ++i) rows[static_cast<size_t>(rank * bytes + i)] = data[i];
+  sync->sum(rows);
+  auto out = at::empty({sync->world_size(), bytes}, at::kByte);
+  auto* target = out.data_ptr<uint8_t>();
+  for (size_t i = 0; i < rows.size(); ++i) target[i] = static_cast<uint8_t>(rows[i]);
+  return out;
+}
 }  // namespace
 
 Trainer::Trainer(const RunConfig& config, models::LunarModel model, const data::TaskData& task,
@@ -96,13 +113,26 @@ void Trainer::add_callback(std::shared_ptr<TrainerCallback> callback) {
 }
 
 void Trainer::resume_from(const std::filesystem::path& checkpoint) {
-  auto contents = load_checkpoint(checkpoint, *model_, optimizer_.get(), true);
+  auto contents = load_checkpoint(checkpoint, *model_, optimizer_.get());
   state_ = contents.state;
   loader_->restore(state_.loader);
+  const auto& rng = state_.rng;
+  const int64_t rank = sync_ ? sync_->rank() : 0, world = world_size(sync_.get());
+  bool exact = rng.defined() && rng.size(0) == world;
+  if (rng.defined() && rank < rng.size(0))
+    exact = restore_random_state(rng[rank], device_) && exact;
+  if (!exact && is_main_process(sync_.get())) {
+    fmt::print(stderr,
+               "warning: '{}' holds random states for {} process(es) and this run has {} (or "
+               "it moved between a CPU and a GPU): dropout will not draw what the uninterrupted "
+               "run drew\n",
+               checkpoint.string(), rng.defined() ? rng.size(0) : 0, world);
+  }
 }
 
 void Trainer::save(const std::filesystem::path& path) {
   state_.loader = loader_->state();
+  state_.rng = random_states(sync_.get(), device_);
   if (is_main_process(sync_.get())) {
     save_checkpoint(path, *model_, optimizer_.get(), state_, config_toml_);
   }

@@ -1,7 +1,7 @@
 // Data-parallel training end to end on loopback with Gloo: two ranks equal one process on the
-// same global batch, a resumed two-rank run equals an uninterrupted one, a rank that dies or
-// never comes makes the others fail with an error within the timeout, and `lunar launch`
-// names a failed rank.
+// same global batch, a resumed two-rank run equals an uninterrupted one (bit for bit with
+// dropout, after a SIGTERM to `lunar launch`), a rank that dies or never comes makes the
+// others fail with an error within the timeout, and `lunar launch` names a failed rank.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -74,7 +74,7 @@ std::string rank_env(int rank, int64_t port) {
 lunar::models::LunarModel load_model(const fs::path& run_dir, const std::string& name) {
   const auto config = lunar::train::load_config(run_dir / "config.toml");
   auto model = lunar::models::build_model(config.model);
-  lunar::train::load_checkpoint(run_dir / "checkpoints" / name, *model, nullptr, false);
+  lunar::train::load_checkpoint(run_dir / "checkpoints" / name, *model, nullptr);
   return model;
 }
 
@@ -162,6 +162,35 @@ TEST_F(Distributed, TwoRanksEqualOneProcessAndResumeEqualsUninterrupted) {
                             split.string() + " --set train.steps=6");
   ASSERT_EQ(second.code, 0) << second.output;
   EXPECT_LT(max_difference(load_model(split, "last.pt"), parallel), 1e-6);
+}
+
+TEST_F(Distributed, SigtermedLaunchResumesBitForBitWithDropout) {
+  // Dropout on: each rank draws its own masks, and the checkpoint holds every rank's state.
+  const std::string dropout = " model.dropout=0.1 model.attention_dropout=0.1";
+  const auto split = dir_ / "sigterm";
+  const auto stopped = run_command(
+      lunar() + " launch --nproc 2 --" + train_args(split, 100000) + dropout +
+      " 2>&1 & pid=$!; for i in $(seq 600); do [ \"$(cat " + (split / "metrics.jsonl").string() +
+      " 2>/dev/null | grep -c '\"split\":\"train\"')\" -ge 2 ] && break; sleep 0.1; done; "
+      "kill -TERM $pid; wait $pid; "
+      "echo \"rc=$?\"");
+  EXPECT_NE(stopped.output.find("rc=143"), std::string::npos) << stopped.output;
+  const auto header = lunar::train::read_checkpoint_header(split / "checkpoints" / "last.pt");
+  const int64_t step = header.state.step;
+  ASSERT_GE(step, 2) << stopped.output;
+  ASSERT_TRUE(header.state.rng.defined());
+  ASSERT_EQ(header.state.rng.size(0), 2);
+  EXPECT_FALSE(at::equal(header.state.rng[0], header.state.rng[1]));
+
+  const std::string total = std::to_string(step + 3);
+  auto resumed = run_command(lunar() + " launch --nproc 2 -- train --resume --run-dir " +
+                             split.string() + " --set train.steps=" + total);
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  const auto whole = dir_ / "sigterm_whole";
+  auto uninterrupted =
+      run_command(lunar() + " launch --nproc 2 --" + train_args(whole, step + 3) + dropout);
+  ASSERT_EQ(uninterrupted.code, 0) << uninterrupted.output;
+  EXPECT_EQ(max_difference(load_model(split, "last.pt"), load_model(whole, "last.pt")), 0.0);
 }
 
 TEST_F(Distributed, DeadPeerMakesTheOtherRankFailWithinTheTimeout) {

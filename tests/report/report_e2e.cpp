@@ -199,13 +199,13 @@ TEST_F(Study, SigtermStopsTheRunsWhichTheSameCommandResumes) {
   const auto out = dir_ / "stopped";
   const std::string sweep = lunar() + " sweep --grid " + grid.string() + " --out " + out.string() +
                             " --jobs 2 --threads-per-job 1";
-  // SIGTERM once both runs have taken a step; the third run must never start.
+  // SIGTERM once each of the two runs has logged a step; the third run must never start.
   const auto stopped =
       run_command(sweep +
                   " & pid=$!; for i in $(seq 1200); do "
-                  "[ \"$(cat " +
+                  "[ \"$(grep -l ' step ' " +
                   out.string() +
-                  "/*/train.log 2>/dev/null | grep -c ' step ')\" -ge 2 ] "
+                  "/*/train.log 2>/dev/null | wc -l)\" -ge 2 ] "
                   "&& break; sleep 0.1; done; kill -TERM $pid; wait $pid; echo \"rc=$?\"");
   EXPECT_NE(stopped.output.find("rc=143"), std::string::npos) << stopped.output;
   EXPECT_NE(stopped.output.find("stopped by signal 15"), std::string::npos) << stopped.output;

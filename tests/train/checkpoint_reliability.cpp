@@ -87,7 +87,7 @@ TEST(CheckpointReliability, FlippedBytesAreRefusedNamingTheFile) {
   for (size_t i = bytes.size() / 2; i < bytes.size() / 2 + 4; ++i) bytes[i] ^= 0x5a;
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
   Model other;
-  expect_error([&] { train::load_checkpoint(path, *other.linear, nullptr, false); },
+  expect_error([&] { train::load_checkpoint(path, *other.linear, nullptr); },
                "[checkpoint] '" + path.string() + "' is corrupted");
   expect_error([&] { train::read_checkpoint_header(path); }, path.string());
 }

@@ -185,7 +185,7 @@ TEST(Trainer, BestCheckpointIsTheBestValidationStep) {
   EXPECT_EQ(header.state.step, evals->evals[best].step);
   EXPECT_EQ(header.config_toml, "cfg");
   auto reloaded = fresh_model(config);
-  train::load_checkpoint(fx.dir / "best.pt", *reloaded, nullptr, false);
+  train::load_checkpoint(fx.dir / "best.pt", *reloaded, nullptr);
   EXPECT_DOUBLE_EQ(train::evaluate(reloaded, task.validation, 32, 0, at::kCPU, false).accuracy,
                    evals->evals[best].validation.accuracy);
   EXPECT_EQ(train::read_checkpoint_header(fx.dir / "last.pt").state.step, 100);
