@@ -36,28 +36,24 @@ std::string markdown_tables(const report::ResultTable& table) {
          report::to_markdown(table, report::Metric::kLast);
 }
 
-std::string p_text(double p) {
-  if (!std::isfinite(p)) return "–";
-  return p < 0.001 ? fmt::format("{:.1e}", p) : fmt::format("{:.4f}", p);
-}
-
 std::string statistics_text(const report::StudyStatistics& statistics) {
   std::string out;
   for (const auto& study : statistics.friedman) {
     out += fmt::format(
         "Friedman {} ({} blocks): chi2 = {:.3f}, p = {}; Iman-Davenport F = {:.3f}, "
-        "p = {}; exact p = {}; average ranks",
+        "p = {}; exact p = {}; {}; average ranks",
         study.title, study.blocks, study.friedman.chi_square,
-        p_text(study.friedman.chi_square_p_value), study.friedman.iman_davenport_f,
-        p_text(study.friedman.iman_davenport_p_value), p_text(study.friedman.exact_p_value));
+        report::p_text(study.friedman.chi_square_p_value), study.friedman.iman_davenport_f,
+        report::p_text(study.friedman.iman_davenport_p_value),
+        report::p_text(study.friedman.exact_p_value), report::friedman_verdict(study));
     for (size_t i = 0; i < study.names.size(); ++i) {
       out += fmt::format(" {} {:.2f}", study.names[i], study.friedman.average_ranks[i]);
     }
-    out += "\n  Holm-adjusted post-hoc p:";
+    out += "\n  Holm-adjusted exact post-hoc p:";
     for (size_t i = 0; i < study.names.size(); ++i) {
       for (size_t j = i + 1; j < study.names.size(); ++j) {
         out += fmt::format(" {} vs {} {};", study.names[i], study.names[j],
-                           p_text(study.holm.values[i][j]));
+                           report::p_text(study.holm.values[i][j]));
       }
     }
     out += "\n";
@@ -67,8 +63,9 @@ std::string statistics_text(const report::StudyStatistics& statistics) {
     for (size_t i = 0; i < study.names.size(); ++i) {
       for (size_t j = 0; j < study.names.size(); ++j) {
         if (i == j) continue;
-        out += fmt::format(" {} > {} p = {} (n={});", study.names[i], study.names[j],
-                           p_text(study.p[i][j]), study.pairs[i][j]);
+        out +=
+            fmt::format(" {} > {} p = {} (n={});", study.names[i], study.names[j],
+                        report::wilcoxon_text(study.p[i][j], study.pairs[i][j]), study.pairs[i][j]);
       }
     }
     out += "\n";

@@ -55,11 +55,6 @@ std::string results_table(const ResultTable& table, Metric metric) {
   return html + "</tr>\n</table>\n";
 }
 
-std::string p_text(double p) {
-  if (!std::isfinite(p)) return "–";
-  return p < 0.001 ? fmt::format("{:.1e}", p) : fmt::format("{:.4f}", p);
-}
-
 std::string statistics_section(const StudyStatistics& statistics) {
   std::string html = "<h2>Statistics</h2>\n";
   if (statistics.friedman.empty() && statistics.wilcoxon.empty()) {
@@ -67,15 +62,16 @@ std::string statistics_section(const StudyStatistics& statistics) {
   }
   html +=
       "<p class=\"note\">Test accuracy at the best validation checkpoint; a block is one task and "
-      "seed. Friedman with Holm-corrected post-hoc comparisons (García &amp; Herrera 2008); the "
-      "exact p enumerates every arrangement of the blocks' ranks (trust it over χ² and F for few "
-      "blocks; – when there are too many); heatmaps show adjusted p-values. Wilcoxon: one-sided "
-      "signed-rank p-value that the row "
-      "beats the column over paired seeds.</p>\n";
+      "seed. Friedman; the exact p enumerates every arrangement of the blocks' ranks (trust it "
+      "over χ² and F for few blocks; – when there are too many); \"n too small\" when no outcome "
+      "of so few blocks could reach p ≤ 0.05. Heatmaps show Holm-adjusted exact post-hoc "
+      "p-values (every block's ranks permuted). Wilcoxon: one-sided signed-rank p-value that the "
+      "row beats the column over paired seeds.</p>\n";
   if (!statistics.friedman.empty()) {
     html +=
         "<table><tr><th>comparison</th><th>blocks</th><th>average ranks</th><th>χ²</th>"
-        "<th>p (χ²)</th><th>Iman–Davenport F</th><th>p (F)</th><th>exact p</th></tr>\n";
+        "<th>p (χ²)</th><th>Iman–Davenport F</th><th>p (F)</th><th>exact p</th>"
+        "<th>at 0.05</th></tr>\n";
     for (const auto& study : statistics.friedman) {
       std::string ranks;
       for (size_t i = 0; i < study.names.size(); ++i) {
@@ -84,10 +80,11 @@ std::string statistics_section(const StudyStatistics& statistics) {
       }
       html += fmt::format(
           "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.3f}</td><td>{}</td><td>{:.3f}</td>"
-          "<td>{}</td><td>{}</td></tr>\n",
+          "<td>{}</td><td>{}</td><td>{}</td></tr>\n",
           escape_html(study.title), study.blocks, escape_html(ranks), study.friedman.chi_square,
           p_text(study.friedman.chi_square_p_value), study.friedman.iman_davenport_f,
-          p_text(study.friedman.iman_davenport_p_value), p_text(study.friedman.exact_p_value));
+          p_text(study.friedman.iman_davenport_p_value), p_text(study.friedman.exact_p_value),
+          escape_html(friedman_verdict(study)));
     }
     html += "</table>\n<div class=\"figs\">\n";
     for (const auto& study : statistics.friedman) {

@@ -1,4 +1,5 @@
-// Friedman + Holm and one-sided Wilcoxon over the blocks (task, seed) of a results table.
+// Friedman + exact Holm post-hoc and one-sided Wilcoxon over the blocks (task, seed) of a
+// results table, and how the report words their results.
 #include "lunar/report/study_stats.h"
 
 #include <fmt/format.h>
@@ -50,7 +51,8 @@ void add_friedman(StudyStatistics& out, const ResultTable& table,
   study.names = names;
   study.blocks = static_cast<int64_t>(blocks.size());
   study.friedman = stats::friedman_test(blocks, stats::Direction::kHigherIsBetter);
-  study.holm = stats::p_value_matrix(stats::friedman_posthoc(study.friedman, names), names);
+  study.holm = stats::p_value_matrix(
+      stats::friedman_posthoc(study.friedman, names, kAlpha, stats::PostHocP::kExact), names);
   out.friedman.push_back(study);
 }
 
@@ -91,6 +93,30 @@ void add_wilcoxon(StudyStatistics& out, const ResultTable& table,
 }
 
 }  // namespace
+
+std::string p_text(double p) {
+  if (!std::isfinite(p)) return "–";
+  return p < 0.001 ? fmt::format("{:.1e}", p) : fmt::format("{:.4f}", p);
+}
+
+std::string friedman_verdict(const FriedmanStudy& study) {
+  const double smallest =
+      stats::friedman_smallest_p(static_cast<int64_t>(study.names.size()), study.blocks);
+  if (smallest > kAlpha)
+    return fmt::format("n too small (smallest possible p {})", p_text(smallest));
+  const double p = std::isfinite(study.friedman.exact_p_value)
+                       ? study.friedman.exact_p_value
+                       : study.friedman.iman_davenport_p_value;
+  return p <= kAlpha ? "significant" : "not significant";
+}
+
+std::string wilcoxon_text(double p, int64_t pairs) {
+  if (std::isfinite(p) &&
+      stats::wilcoxon_smallest_p(pairs, stats::Alternative::kGreater) > kAlpha) {
+    return "n too small";
+  }
+  return p_text(p);
+}
 
 StudyStatistics study_statistics(const ResultTable& table) {
   StudyStatistics out;

@@ -6,6 +6,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
+#include <utility>
+
+#include "lunar/report/study_stats.h"
 
 namespace lunar::report {
 
@@ -155,11 +159,24 @@ std::string line_chart_svg(const LineChart& chart) {
   return svg + "</svg>\n";
 }
 
+namespace {
+// Log scale: 1 -> white, 0.001 and below -> dark blue; returns the fill and a readable ink.
+std::pair<std::string, std::string> p_colour(double p) {
+  const double t = std::clamp(-std::log10(std::max(p, 1e-12)) / 3.0, 0.0, 1.0);
+  const auto mix = [t](int from, int to) {
+    return static_cast<int>(std::lround(from + (to - from) * t));
+  };
+  return {fmt::format("#{:02x}{:02x}{:02x}", mix(255, 8), mix(255, 48), mix(255, 107)),
+          t > 0.55 ? "#fff" : "#000"};
+}
+}  // namespace
+
 std::string p_value_heatmap_svg(const std::string& title, const std::vector<std::string>& names,
                                 const std::vector<std::vector<double>>& p) {
   const double cell = 62, label_w = 100, top = 30;
   const double k = static_cast<double>(names.size());
-  const double width = label_w + cell * k + 10, height = top + cell * k + 40;
+  const double scale_top = top + cell * k + 30;
+  const double width = std::max(label_w + cell * k + 10, 370.0), height = scale_top + 36;
   std::string svg = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
       "viewBox=\"0 0 {0} {1}\" font-family=\"sans-serif\" font-size=\"11\">\n"
@@ -172,16 +189,10 @@ std::string p_value_heatmap_svg(const std::string& title, const std::vector<std:
       const double y = top + cell * static_cast<double>(i);
       std::string fill = "#dddddd", text = "–", ink = "#000";
       std::string weight = "normal";
-      if (std::isfinite(value)) {
-        // Log scale: 1 -> white, 0.001 and below -> dark blue.
-        const double t = std::clamp(-std::log10(std::max(value, 1e-12)) / 3.0, 0.0, 1.0);
-        const auto mix = [t](int from, int to) {
-          return static_cast<int>(std::lround(from + (to - from) * t));
-        };
-        fill = fmt::format("#{:02x}{:02x}{:02x}", mix(255, 8), mix(255, 48), mix(255, 107));
-        ink = t > 0.55 ? "#fff" : "#000";
-        text = value < 0.001 ? fmt::format("{:.0e}", value) : fmt::format("{:.3f}", value);
-        if (value <= 0.05) weight = "bold";
+      if (i != j && std::isfinite(value)) {
+        std::tie(fill, ink) = p_colour(value);
+        text = p_text(value);
+        if (value <= kAlpha) weight = "bold";
       }
       svg += fmt::format(
           "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" stroke=\"#fff\"/>"
@@ -196,6 +207,20 @@ std::string p_value_heatmap_svg(const std::string& title, const std::vector<std:
         label_w + cell * static_cast<double>(i) + cell / 2, top + cell * k + 16,
         escape_html(names[i]));
   }
+  // The colour scale: 24 steps from p = 1 to p = 0.001, ticks at each decade.
+  const double bar_x = 10, bar_w = 240, step_w = bar_w / 24;
+  for (int s = 0; s < 24; ++s) {
+    const double value = std::pow(10.0, -3.0 * (s + 0.5) / 24.0);
+    svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"12\" fill=\"{}\"/>",
+                       bar_x + step_w * s, scale_top, step_w + 0.5, p_colour(value).first);
+  }
+  const char* ticks[] = {"1", "0.1", "0.01", "≤ 0.001"};
+  for (int decade = 0; decade <= 3; ++decade) {
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+                       bar_x + bar_w * decade / 3.0, scale_top + 26, ticks[decade]);
+  }
+  svg += fmt::format("<text x=\"{}\" y=\"{}\">p (bold: ≤ 0.05)</text>\n", bar_x + bar_w + 8,
+                     scale_top + 10);
   return svg + "</svg>\n";
 }
 

@@ -64,6 +64,11 @@ double exact_p_value(const std::vector<std::vector<double>>& block_ranks) {
 
 }  // namespace
 
+double friedman_smallest_p(int64_t num_treatments, int64_t num_blocks) {
+  return std::exp(-static_cast<double>(num_blocks - 1) *
+                  std::lgamma(static_cast<double>(num_treatments) + 1.0));
+}
+
 FriedmanResult friedman_test(const ResultMatrix& blocks, Direction direction) {
   const auto n = static_cast<int64_t>(blocks.size());
   check(n >= 2, "[stats] friedman expected at least 2 blocks (rows), got {}", n);
@@ -100,6 +105,7 @@ FriedmanResult friedman_test(const ResultMatrix& blocks, Direction direction) {
     block_ranks.push_back(ranking.ranks);
   }
   result.exact_p_value = exact_p_value(block_ranks);
+  result.block_ranks = std::move(block_ranks);
   for (double& rank : result.average_ranks) rank /= static_cast<double>(n);
 
   const auto nd = static_cast<double>(n);
@@ -128,7 +134,7 @@ FriedmanResult friedman_test(const ResultMatrix& blocks, Direction direction) {
   const double denominator = nd * (kd - 1.0) - result.chi_square;
   if (denominator <= 1e-12 * nd * (kd - 1.0)) {
     result.iman_davenport_f = std::numeric_limits<double>::infinity();
-    result.iman_davenport_p_value = std::exp(-(nd - 1.0) * std::lgamma(kd + 1.0));
+    result.iman_davenport_p_value = friedman_smallest_p(k, n);
     return result;
   }
   result.iman_davenport_f = (nd - 1.0) * result.chi_square / denominator;

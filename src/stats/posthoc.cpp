@@ -1,5 +1,5 @@
-// Holm's step-down adjustment and all-pairs post-hoc comparisons (García & Herrera 2008),
-// plus the symmetric p-value matrix behind the heatmaps.
+// Holm's step-down adjustment and all-pairs post-hoc comparisons (García & Herrera 2008, or
+// exact by permutation), plus the symmetric p-value matrix behind the heatmaps.
 #include "lunar/stats/posthoc.h"
 
 #include <boost/math/distributions/normal.hpp>
@@ -39,6 +39,38 @@ void adjust(std::vector<PairwiseComparison>& comparisons, double alpha) {
   }
 }
 
+// Exact two-sided p of the rank-sum difference of treatments i and j: each block contributes
+// r_a - r_b for a uniformly drawn ordered pair (a, b) of distinct positions of its ranks (what a
+// uniform permutation puts at i and j). Ranks are multiples of 1/2, so twice the differences are
+// integers and the distribution of the sum is a convolution over integer offsets.
+double exact_pair_p(const std::vector<std::vector<double>>& block_ranks, int64_t i, int64_t j) {
+  const auto k = static_cast<int64_t>(block_ranks.front().size());
+  const int64_t reach = 2 * (k - 1) * static_cast<int64_t>(block_ranks.size());
+  std::vector<double> distribution(2 * reach + 1, 0.0);  // index = 2 * sum + reach
+  distribution[reach] = 1.0;
+  const double share = 1.0 / static_cast<double>(k * (k - 1));
+  int64_t observed = 0;
+  for (const auto& ranks : block_ranks) {
+    observed += std::llround(2.0 * (ranks[i] - ranks[j]));
+    std::vector<double> next(distribution.size(), 0.0);
+    for (int64_t a = 0; a < k; ++a) {
+      for (int64_t b = 0; b < k; ++b) {
+        if (a == b) continue;
+        const int64_t step = std::llround(2.0 * (ranks[a] - ranks[b]));
+        for (int64_t s = 0; s < static_cast<int64_t>(distribution.size()); ++s) {
+          if (distribution[s] != 0.0) next[s + step] += distribution[s] * share;
+        }
+      }
+    }
+    distribution = std::move(next);
+  }
+  double p = 0.0;
+  for (int64_t s = 0; s < static_cast<int64_t>(distribution.size()); ++s) {
+    if (std::llabs(s - reach) >= std::llabs(observed)) p += distribution[s];
+  }
+  return std::min(1.0, p);
+}
+
 }  // namespace
 
 std::vector<double> holm_adjust(const std::vector<double>& p_values) {
@@ -63,7 +95,7 @@ std::vector<double> holm_adjust(const std::vector<double>& p_values) {
 
 std::vector<PairwiseComparison> friedman_posthoc(const FriedmanResult& friedman,
                                                  const std::vector<std::string>& names,
-                                                 double alpha) {
+                                                 double alpha, PostHocP method) {
   const int64_t k = friedman.num_treatments;
   const int64_t n = friedman.num_blocks;
   check(k >= 2 && n >= 2 && static_cast<int64_t>(friedman.average_ranks.size()) == k,
@@ -71,6 +103,9 @@ std::vector<PairwiseComparison> friedman_posthoc(const FriedmanResult& friedman,
         "got k = {}, n = {}",
         k, n);
   check_alpha(alpha);
+  check(method == PostHocP::kNormal || static_cast<int64_t>(friedman.block_ranks.size()) == n,
+        "[stats] exact post-hoc expected the block ranks of {} blocks, got {}", n,
+        friedman.block_ranks.size());
   const std::vector<std::string> labels = resolve_names(names, k);
   // Standard error of a difference of average ranks under H0 (Demšar 2006, section 3.2.2).
   const double se = std::sqrt(static_cast<double>(k * (k + 1)) / (6.0 * static_cast<double>(n)));
@@ -85,8 +120,11 @@ std::vector<PairwiseComparison> friedman_posthoc(const FriedmanResult& friedman,
       comparison.second_name = labels[j];
       comparison.difference = friedman.average_ranks[i] - friedman.average_ranks[j];
       comparison.z = comparison.difference / se;
-      comparison.p_value = std::min(1.0, 2.0 * boost::math::cdf(boost::math::complement(
-                                                   standard_normal, std::fabs(comparison.z))));
+      comparison.p_value =
+          method == PostHocP::kExact
+              ? exact_pair_p(friedman.block_ranks, i, j)
+              : std::min(1.0, 2.0 * boost::math::cdf(boost::math::complement(
+                                        standard_normal, std::fabs(comparison.z))));
       comparisons.push_back(comparison);
     }
   }

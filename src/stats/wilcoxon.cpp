@@ -41,6 +41,11 @@ double exact_p_value(int64_t n, int64_t w_plus, Alternative alternative) {
 
 }  // namespace
 
+double wilcoxon_smallest_p(int64_t num_pairs, Alternative alternative) {
+  const double one_sided = std::ldexp(1.0, -static_cast<int>(num_pairs));
+  return alternative == Alternative::kTwoSided ? std::min(1.0, 2.0 * one_sided) : one_sided;
+}
+
 std::vector<double> wilcoxon_exact_counts(int64_t n) {
   check(n >= 0 && n <= kWilcoxonExactMaxPairs,
         "[stats] wilcoxon exact distribution expected 0..{} pairs, got {}", kWilcoxonExactMaxPairs,

@@ -14,6 +14,7 @@
 #include "lunar/report/html.h"
 #include "lunar/report/run_data.h"
 #include "lunar/report/study_stats.h"
+#include "lunar/report/svg.h"
 
 namespace fs = std::filesystem;
 using namespace lunar::report;
@@ -220,6 +221,12 @@ TEST_F(AggregateTest, StatisticsOfConsistentWinnersAndTies) {
   EXPECT_NEAR(statistics.friedman[3].friedman.chi_square_p_value, 1.0, 1e-12);
   EXPECT_EQ(statistics.friedman[1].names, (std::vector<std::string>{"M=1", "M=8"}));
   EXPECT_NEAR(statistics.friedman[1].friedman.average_ranks[1], 1.0, 1e-12);  // M=8 ranks first
+  // Two treatments over 5 blocks cannot reach 0.05 exactly: (1/2!)^4 = 0.0625 at best, which
+  // the consistent winner gets, post-hoc too (the sign test: 2 of 2^5 arrangements).
+  EXPECT_EQ(friedman_verdict(statistics.friedman[0]), "n too small (smallest possible p 0.0625)");
+  EXPECT_NEAR(statistics.friedman[0].friedman.exact_p_value, 0.0625, 1e-12);
+  EXPECT_NEAR(statistics.friedman[0].holm.values[0][1], 0.0625, 1e-12);
+  EXPECT_EQ(friedman_verdict(statistics.friedman[3]), "n too small (smallest possible p 0.0625)");
 
   ASSERT_EQ(statistics.wilcoxon.size(), 2u);
   const auto& m1 = statistics.wilcoxon[0];
@@ -231,6 +238,37 @@ TEST_F(AggregateTest, StatisticsOfConsistentWinnersAndTies) {
   const auto& m8 = statistics.wilcoxon[1];
   EXPECT_DOUBLE_EQ(m8.p[0][1], 1.0);  // every difference is zero
   EXPECT_DOUBLE_EQ(m8.p[1][0], 1.0);
+  EXPECT_EQ(wilcoxon_text(m1.p[1][0], 5), "0.0312");
+  EXPECT_EQ(wilcoxon_text(0.0625, 4), "n too small");  // 2^-4 is the best 4 pairs can give
+  EXPECT_EQ(wilcoxon_text(std::nan(""), 1), "–");
+}
+
+TEST(Statistics, VerdictsOfEnoughBlocks) {
+  FriedmanStudy study;
+  study.names = {"a", "b", "c"};
+  study.blocks = 5;  // (1/3!)^4 = 7.7e-4: enough
+  study.friedman.exact_p_value = 0.04;
+  EXPECT_EQ(friedman_verdict(study), "significant");
+  study.friedman.exact_p_value = 0.2;
+  EXPECT_EQ(friedman_verdict(study), "not significant");
+  study.friedman.exact_p_value = std::nan("");  // too many arrangements: the F test decides
+  study.friedman.iman_davenport_p_value = 0.01;
+  EXPECT_EQ(friedman_verdict(study), "significant");
+  EXPECT_EQ(p_text(0.00012), "1.2e-04");
+  EXPECT_EQ(p_text(0.5), "0.5000");
+}
+
+TEST(Statistics, PValueHeatmapHasTheTablesTextAGreyDiagonalAndAScale) {
+  const auto svg = p_value_heatmap_svg("t", {"a", "b"}, {{1.0, 0.0625}, {0.0625, 1.0}});
+  size_t dashes = 0;
+  for (size_t at = svg.find(">–<"); at != std::string::npos; at = svg.find(">–<", at + 1)) {
+    ++dashes;
+  }
+  EXPECT_EQ(dashes, 2u);  // the diagonal, as the Wilcoxon heatmaps draw it
+  EXPECT_NE(svg.find(">0.0625<"), std::string::npos);
+  EXPECT_EQ(svg.find(">1.0000<"), std::string::npos);
+  EXPECT_NE(svg.find("p (bold: ≤ 0.05)"), std::string::npos);
+  EXPECT_NE(svg.find(">≤ 0.001<"), std::string::npos);
 }
 
 TEST_F(AggregateTest, HtmlIsSelfContained) {

@@ -39,6 +39,7 @@ using lunar::stats::FriedmanResult;
 using lunar::stats::holm_adjust;
 using lunar::stats::p_value_matrix;
 using lunar::stats::PairwiseComparison;
+using lunar::stats::PostHocP;
 using lunar::stats::PValueKind;
 using lunar::stats::ResultMatrix;
 
@@ -273,6 +274,76 @@ TEST(FriedmanPosthoc, NamesDefaultToIndicesAndAreChecked) {
       "[stats] post-hoc expected 3 treatment names, got 2");
   expect_error([&] { friedman_posthoc(friedman, {}, 1.5); },
                "[stats] post-hoc expected alpha in (0, 1), got 1.5");
+}
+
+// Brute force: every combination of one permutation of each block's ranks (k!^n of them, each
+// equally likely), counting those whose |sum_b (r_bi - r_bj)| reaches the observed one.
+double exact_pair_by_enumeration(const std::vector<std::vector<double>>& ranks, int64_t i,
+                                 int64_t j) {
+  const auto k = static_cast<int64_t>(ranks.front().size());
+  std::vector<int64_t> order(k);
+  for (int64_t a = 0; a < k; ++a) order[a] = a;
+  std::vector<std::vector<int64_t>> permutations;
+  do {
+    permutations.push_back(order);
+  } while (std::next_permutation(order.begin(), order.end()));
+  double observed = 0;
+  for (const auto& block : ranks) observed += block[i] - block[j];
+  const auto count = static_cast<int64_t>(permutations.size());
+  const auto total = static_cast<int64_t>(std::pow(count, ranks.size()));
+  int64_t at_least = 0;
+  for (int64_t code = 0; code < total; ++code) {
+    double sum = 0;
+    int64_t rest = code;
+    for (const auto& block : ranks) {
+      const auto& permutation = permutations[rest % count];
+      rest /= count;
+      sum += block[permutation[i]] - block[permutation[j]];
+    }
+    at_least += std::fabs(sum) >= std::fabs(observed) - 1e-9 ? 1 : 0;
+  }
+  return static_cast<double>(at_least) / static_cast<double>(total);
+}
+
+TEST(FriedmanPosthoc, ExactPAgainstEnumerationAndTheSignTest) {
+  // Two treatments, four seeds won and one tied: exactly the two-sided sign test over the four
+  // untied seeds, 2 / 16 = 0.125; the normal approximation says 0.0736 (z = 0.8 / sqrt(0.2)).
+  const auto tie =
+      friedman_test({{0.30, 0.20}, {0.31, 0.22}, {0.33, 0.21}, {0.34, 0.20}, {0.25, 0.25}});
+  const auto exact = friedman_posthoc(tie, {"a", "b"}, 0.05, PostHocP::kExact);
+  expect_close(exact[0].p_value, 0.125);
+  expect_close(friedman_posthoc(tie, {"a", "b"})[0].p_value, 0.07363827012030266);
+  // Three and four treatments with ties, every pair against the brute force; Holm on top.
+  for (const ResultMatrix& blocks :
+       {ResultMatrix{{1, 2, 3}, {2, 1, 3}, {3, 5, 4}, {0.5, 0.7, 0.9}, {1, 1, 0}},
+        ResultMatrix{{0.84, 0.86, 0.83, 0.88}, {0.71, 0.73, 0.73, 0.75}, {0.9, 0.9, 0.88, 0.91}}}) {
+    const auto friedman = friedman_test(blocks);
+    const auto comparisons = friedman_posthoc(friedman, {}, 0.05, PostHocP::kExact);
+    std::vector<double> p;
+    for (const auto& comparison : comparisons) {
+      const double expected =
+          exact_pair_by_enumeration(friedman.block_ranks, comparison.first, comparison.second);
+      expect_close(comparison.p_value, expected);
+      p.push_back(expected);
+    }
+    const auto adjusted = holm_adjust(p);
+    for (size_t c = 0; c < comparisons.size(); ++c) {
+      expect_close(comparisons[c].adjusted_p_value, adjusted[c]);
+    }
+  }
+  FriedmanResult without_ranks = tie;
+  without_ranks.block_ranks.clear();
+  expect_error([&] { friedman_posthoc(without_ranks, {}, 0.05, PostHocP::kExact); },
+               "[stats] exact post-hoc expected the block ranks of 5 blocks, got 0");
+}
+
+TEST(Friedman, SmallestPOfNBlocks) {
+  expect_close(lunar::stats::friedman_smallest_p(2, 5), 1.0 / 16.0);
+  expect_close(lunar::stats::friedman_smallest_p(3, 3), 1.0 / 36.0);
+  expect_close(lunar::stats::friedman_smallest_p(4, 5), std::pow(1.0 / 24.0, 4));
+  // It is the exact p of blocks that all rank alike.
+  const auto alike = friedman_test({{3, 2, 1}, {6, 5, 4}, {9, 8, 7}});
+  expect_close(alike.exact_p_value, lunar::stats::friedman_smallest_p(3, 3));
 }
 
 TEST(Holm, MatchesNumpyReference) {

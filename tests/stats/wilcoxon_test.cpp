@@ -59,6 +59,21 @@ TEST(WilcoxonExact, FiveSeedsAllAlternatives) {
   expect_close(less.p_value, 0.96875);
 }
 
+TEST(WilcoxonExact, SmallestPIsEveryDifferenceOfOneSign) {
+  for (int64_t n : {3, 4, 5, 8}) {
+    std::vector<double> x, y;
+    for (int64_t i = 0; i < n; ++i) {
+      x.push_back(1.0 + static_cast<double>(i));
+      y.push_back(0.5 * static_cast<double>(i));
+    }
+    expect_close(lunar::stats::wilcoxon_smallest_p(n, Alternative::kGreater),
+                 wilcoxon_signed_rank(x, y, options(Alternative::kGreater)).p_value);
+    expect_close(lunar::stats::wilcoxon_smallest_p(n, Alternative::kTwoSided),
+                 wilcoxon_signed_rank(x, y, options(Alternative::kTwoSided)).p_value);
+  }
+  expect_close(lunar::stats::wilcoxon_smallest_p(4, Alternative::kGreater), 0.0625);
+}
+
 TEST(WilcoxonExact, TwelvePairs) {
   const std::vector<double> x = {78.1, 80.4, 79.9, 81.2, 77.5, 80.0,
                                  82.3, 79.1, 78.8, 80.9, 81.7, 79.4};

@@ -1,6 +1,6 @@
 // The research's statistics on a results table (test accuracy at the best validation
 // checkpoint; a block is one task and seed): Friedman across memory sizes per model and across
-// models per memory size, with Holm-corrected post-hoc p-values (García & Herrera 2008), and
+// models per memory size, with Holm-corrected exact post-hoc p-values, and
 // one-sided Wilcoxon signed-rank tests "row > column" between models of one memory size.
 #pragma once
 
@@ -19,7 +19,7 @@ struct FriedmanStudy {
   std::vector<std::string> names;  // treatments
   int64_t blocks = 0;              // task x seed pairs where every treatment has a result
   stats::FriedmanResult friedman;
-  stats::PValueMatrix holm;  // Holm-adjusted post-hoc p-values
+  stats::PValueMatrix holm;  // Holm-adjusted exact post-hoc p-values
 };
 
 struct WilcoxonStudy {
@@ -35,6 +35,21 @@ struct StudyStatistics {
   std::vector<FriedmanStudy> friedman;
   std::vector<WilcoxonStudy> wilcoxon;
 };
+
+// The level every verdict of the report is taken at.
+inline constexpr double kAlpha = 0.05;
+
+// How the report prints a p-value: 4 decimals, scientific below 0.001, "–" when not computed.
+std::string p_text(double p);
+
+// A Friedman study's verdict at kAlpha: "n too small (smallest possible p 0.0625)" when no
+// outcome of its blocks could reach kAlpha (stats::friedman_smallest_p), else "significant" or
+// "not significant" by the exact p (by the Iman-Davenport F when there is none).
+std::string friedman_verdict(const FriedmanStudy& study);
+
+// A one-sided Wilcoxon cell: its p-value, or "n too small" when `pairs` could not reach kAlpha
+// (stats::wilcoxon_smallest_p).
+std::string wilcoxon_text(double p, int64_t pairs);
 
 // Runs every test the table has data for: Friedman needs >= 2 treatments and >= 2 complete
 // blocks; Wilcoxon >= 2 models of one memory size.

@@ -27,8 +27,9 @@ struct LineChart {
 // legend. A chart with no points says so in its body.
 std::string line_chart_svg(const LineChart& chart);
 
-// A square matrix of p-values in [0, 1] (NaN drawn grey as "–"), coloured on a log scale from
-// dark (p <= 0.001) to white (p = 1), with each value written in its cell; values <= 0.05 bold.
+// A square matrix of p-values in [0, 1], coloured on a log scale from dark (p <= 0.001) to white
+// (p = 1), with each value written in its cell as the tables write it (p_text); values <= 0.05
+// bold. The diagonal and NaN cells are grey "–". A colour scale is drawn below.
 std::string p_value_heatmap_svg(const std::string& title, const std::vector<std::string>& names,
                                 const std::vector<std::vector<double>>& p);
 

@@ -40,7 +40,14 @@ struct FriedmanResult {
   // treatments, four won and one tied, give chi-square p = 0.046 and F p = 0.016, exactly
   // p = 0.125. NaN when there are more than kMaxExactArrangements arrangements.
   double exact_p_value = 0.0;
+  // block_ranks[b][j]: treatment j's rank in block b (1 = best, ties averaged).
+  std::vector<std::vector<double>> block_ranks;
 };
+
+// The smallest p-value the exact test can give for n blocks of k treatments, (1/k!)^(n-1): the
+// probability that every block ranks the treatments alike. Above alpha, no outcome of so few
+// blocks can be significant ("n too small"): 5 seeds of 2 treatments give 1/16.
+double friedman_smallest_p(int64_t num_treatments, int64_t num_blocks);
 
 inline constexpr double kMaxExactArrangements = 2e7;
 

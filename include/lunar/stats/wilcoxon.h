@@ -50,6 +50,11 @@ struct WilcoxonResult {
 WilcoxonResult wilcoxon_signed_rank(const std::vector<double>& x, const std::vector<double>& y,
                                     const WilcoxonOptions& options = {});
 
+// The smallest p-value the exact test can give for n nonzero differences: 2^-n one-sided,
+// 2^(1-n) two-sided (every difference of one sign). Above alpha, no outcome of so few pairs can
+// be significant: 4 seeds one-sided give 0.0625.
+double wilcoxon_smallest_p(int64_t num_pairs, Alternative alternative);
+
 // Exact null distribution of W+ for n untied nonzero differences: element w is the number of
 // subsets of {1, ..., n} whose sum is w (w = 0 .. n (n + 1) / 2); divide by 2^n for the
 // probability. Computed by dynamic programming; n must be in 0..kWilcoxonExactMaxPairs.
