@@ -1,4 +1,5 @@
 # Helpers shared by every lunar target: warnings, one precompiled torch header, module libraries.
+include(GNUInstallDirs)
 
 set(LUNAR_WARNINGS -Wall -Wextra -Wshadow)
 
@@ -13,6 +14,17 @@ function(lunar_use_torch_pch target)
   target_precompile_headers(${target} REUSE_FROM lunar_torch_pch)
 endfunction()
 
+# Unity builds for the libraries and the command: the files of a module compile in batches as
+# one translation unit each, so LibTorch's templates are instantiated once per batch instead of
+# once per file (docs/architecture.md has the measured clean-build times). Turn it off to
+# rebuild only the file you changed: -DLUNAR_UNITY_BUILD=OFF.
+option(LUNAR_UNITY_BUILD "Compile the libraries and the command as batches of files" ON)
+function(lunar_use_unity_build target)
+  if(LUNAR_UNITY_BUILD)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 8)
+  endif()
+endfunction()
+
 # lunar_add_module(NAME <module> [TORCH] DEPS <targets...>)
 # Builds src/<module>/*.cpp into the library lunar_<module>; its public headers live in
 # include/lunar/<module>/. DEPS records which way dependencies point. A module with no sources
@@ -24,12 +36,14 @@ function(lunar_add_module)
     return()
   endif()
   add_library(lunar_${ARG_NAME} STATIC ${sources})
-  target_include_directories(lunar_${ARG_NAME} PUBLIC "${PROJECT_SOURCE_DIR}/include")
+  target_include_directories(lunar_${ARG_NAME} PUBLIC "$<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>"
+                                                     "$<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>")
   target_compile_options(lunar_${ARG_NAME} PRIVATE ${LUNAR_WARNINGS})
   target_link_libraries(lunar_${ARG_NAME} PUBLIC ${ARG_DEPS})
   if(ARG_TORCH)
     target_link_libraries(lunar_${ARG_NAME} PUBLIC torch)
     lunar_use_torch_pch(lunar_${ARG_NAME})
   endif()
+  lunar_use_unity_build(lunar_${ARG_NAME})
   set_property(GLOBAL APPEND PROPERTY LUNAR_MODULES lunar_${ARG_NAME})
 endfunction()

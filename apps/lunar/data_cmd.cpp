@@ -88,8 +88,9 @@ void register_data(CLI::App& app) {
       ->capture_default_str();
   inspect->add_option("--difficulty", check->config.pathfinder_difficulty, "Pathfinder difficulty")
       ->capture_default_str();
-  inspect->add_option("--cache-dir", check->config.cache_dir,
-                      "Cache folder (\"\" = <path>/.lunar-cache, off = no cache)");
+  inspect->add_option(
+      "--cache-dir", check->config.cache_dir,
+      "Cache folder (\"\" = $XDG_CACHE_HOME/lunar or ~/.cache/lunar, off = no cache)");
   inspect->add_option("--limit", check->config.limit, "Keep at most this many examples per split")
       ->capture_default_str();
   inspect->callback([check] { run_check(*check); });

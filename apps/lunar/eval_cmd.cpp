@@ -1,15 +1,16 @@
-// `lunar eval`: accuracy and loss of a checkpoint on a split.
+// `lunar eval`: accuracy and loss of a checkpoint on a split, batched and padded as the run
+// evaluated it, so the test split reproduces the run's summary.json.
 #include <fmt/format.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "checkpoint_model.h"
 #include "commands.h"
 #include "lunar/core/error.h"
 #include "lunar/core/runtime.h"
 #include "lunar/data/task.h"
+#include "lunar/train/checkpoint_model.h"
 #include "lunar/train/evaluate.h"
 
 namespace lunar::cli {
@@ -20,11 +21,11 @@ struct EvalOptions {
   std::string split = "test";
   std::vector<std::string> overrides;
   std::string device = "cpu";
-  int64_t batch_size = 64;
+  int64_t batch_size = 0;  // 0 = the run's evaluation batch
 };
 
 void run_eval(const EvalOptions& options) {
-  auto loaded = load_checkpoint_model(options.checkpoint, options.overrides);
+  auto loaded = train::load_checkpoint_model(options.checkpoint, options.overrides);
   configure_threads(static_cast<int>(loaded.config.runtime.threads));
   const auto device = parse_device(options.device);
   loaded.model->to(device);
@@ -34,9 +35,11 @@ void run_eval(const EvalOptions& options) {
   if (options.split == "val") examples = &task.validation;
   if (options.split == "train") examples = &task.train;
   check(examples != nullptr, "[eval] expected --split train, val or test, got '{}'", options.split);
-  const auto result = train::evaluate(loaded.model, *examples, options.batch_size,
-                                      train::padded_length(loaded.config), device,
-                                      loaded.config.runtime.precision == "bf16");
+  const int64_t batch =
+      options.batch_size > 0 ? options.batch_size : train::evaluation_batch_size(loaded.config);
+  const auto result =
+      train::evaluate(loaded.model, *examples, batch, train::padded_length(loaded.config), device,
+                      loaded.config.runtime.precision == "bf16");
   fmt::print("{} {} examples: accuracy {:.4f}  loss {:.4f}  majority class {:.4f}\n", options.split,
              result.count, result.accuracy, result.loss, train::majority_rate(*examples));
 }
@@ -49,7 +52,8 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--split", options->split, "train | val | test")->capture_default_str();
   cmd->add_option("--set", options->overrides, "override a key, e.g. task.path=...");
   cmd->add_option("--device", options->device, "cpu | cuda | auto")->capture_default_str();
-  cmd->add_option("--batch-size", options->batch_size, "examples per batch")->capture_default_str();
+  cmd->add_option("--batch-size", options->batch_size,
+                  "examples per batch (default: the run's evaluation batch, as its summary.json)");
   cmd->callback([options] { run_eval(*options); });
 }
 

@@ -8,13 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "checkpoint_model.h"
 #include "commands.h"
 #include "lunar/core/error.h"
 #include "lunar/data/batch_loader.h"
 #include "lunar/data/task.h"
 #include "lunar/diag/heatmap.h"
 #include "lunar/train/callbacks.h"
+#include "lunar/train/checkpoint_model.h"
 
 namespace lunar::cli {
 
@@ -50,7 +50,7 @@ void print_table(const std::map<std::string, double>& values, int64_t blocks) {
 }
 
 void run_inspect(const InspectOptions& options) {
-  auto loaded = load_checkpoint_model(options.checkpoint, options.overrides);
+  auto loaded = train::load_checkpoint_model(options.checkpoint, options.overrides);
   const auto memory = loaded.model->initial_memory();
   check(memory.defined(), "[inspect] model '{}' has no memory to inspect",
         loaded.config.model.architecture);

@@ -87,7 +87,9 @@ void run_train(const TrainOptions& options) {
     }
   }
   const bool main_rank = !env || env->rank == 0;
-  train::RunOptions run_options{options.resume, isatty(STDERR_FILENO) == 1};
+  train::RunOptions run_options;
+  run_options.resume = options.resume;
+  run_options.terminal = isatty(STDERR_FILENO) == 1;
   if (env) {
     run_options.sync = std::make_shared<dist::DataParallel>(
         dist::ProcessGroup::connect(*env, parse_device(config.runtime.device),

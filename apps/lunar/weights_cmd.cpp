@@ -10,11 +10,11 @@
 #include <set>
 #include <string>
 
-#include "checkpoint_model.h"
 #include "commands.h"
 #include "lunar/core/atomic_file.h"
 #include "lunar/core/error.h"
 #include "lunar/train/checkpoint.h"
+#include "lunar/train/checkpoint_model.h"
 
 namespace lunar::cli {
 
@@ -24,7 +24,7 @@ struct WeightsOptions {
 };
 
 void run_export(const WeightsOptions& options) {
-  auto loaded = load_checkpoint_model(options.checkpoint, {});
+  auto loaded = train::load_checkpoint_model(options.checkpoint, {});
   c10::Dict<std::string, at::Tensor> state;
   for (const auto& item : loaded.model->named_parameters())
     state.insert(item.key(), item.value().detach());
@@ -36,7 +36,7 @@ void run_export(const WeightsOptions& options) {
 }
 
 void run_import(const WeightsOptions& options) {
-  auto loaded = load_checkpoint_model(options.checkpoint, {});
+  auto loaded = train::load_checkpoint_model(options.checkpoint, {});
   std::ifstream in(options.weights, std::ios::binary);
   check(static_cast<bool>(in), "[import] cannot open '{}'", options.weights);
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

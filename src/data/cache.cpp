@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -93,10 +94,12 @@ uint64_t cache_key(const TaskConfig& config, const std::vector<fs::path>& source
 fs::path cache_folder(const TaskConfig& config) {
   if (config.cache_dir == "off") return {};
   if (!config.cache_dir.empty()) return config.cache_dir;
-  const fs::path path = config.path;
-  std::error_code error;
-  if (fs::is_regular_file(path, error)) return path.parent_path() / ".lunar-cache";
-  return path / ".lunar-cache";
+  // The XDG base directory specification: a relative XDG_CACHE_HOME is to be ignored.
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  if (xdg != nullptr && fs::path(xdg).is_absolute()) return fs::path(xdg) / "lunar";
+  const char* home = std::getenv("HOME");
+  if (home != nullptr && fs::path(home).is_absolute()) return fs::path(home) / ".cache" / "lunar";
+  return {};
 }
 
 fs::path cache_file(const fs::path& folder, const std::string& task, uint64_t key) {

@@ -13,7 +13,7 @@ namespace {
 
 constexpr uint32_t kImagesMagic = 0x00000803;  // unsigned bytes, 3 dimensions
 constexpr uint32_t kLabelsMagic = 0x00000801;  // unsigned bytes, 1 dimension
-constexpr uint32_t kSide = 28;                 // images are 28x28, as the models' input expects
+constexpr uint32_t kFmnistSide = 28;           // images are 28x28, as the models' input expects
 
 uint32_t read_big_endian(const std::string& bytes, size_t at) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data()) + at;
@@ -80,10 +80,10 @@ std::vector<Example> read_idx_dataset(const fs::path& images_path, const fs::pat
         labels_path.string(), 0, "count",
         fmt::format("expected {} labels (one per image), got {}", image_shape[0], label_shape[0]));
   }
-  if (image_shape[1] != kSide || image_shape[2] != kSide) {
+  if (image_shape[1] != kFmnistSide || image_shape[2] != kFmnistSide) {
     throw DataError(images_path.string(), 0, "shape",
-                    fmt::format("expected {}x{} images, got {}x{}", kSide, kSide, image_shape[1],
-                                image_shape[2]));
+                    fmt::format("expected {}x{} images, got {}x{}", kFmnistSide, kFmnistSide,
+                                image_shape[1], image_shape[2]));
   }
   const size_t pixels = size_t{image_shape[1]} * image_shape[2];
   const auto* image_bytes = reinterpret_cast<const unsigned char*>(images.data()) + 16;

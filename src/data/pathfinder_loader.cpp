@@ -8,7 +8,7 @@
 namespace lunar::data {
 namespace {
 
-constexpr int64_t kSide = 32;
+constexpr int64_t kPathfinderSide = 32;
 
 fs::path difficulty_dir(const TaskConfig& config) {
   const fs::path root = config.path;
@@ -66,7 +66,7 @@ std::vector<Example> read_pathfinder_metadata(const fs::path& dir, const fs::pat
     Example example;
     example.label =
         static_cast<int32_t>(detail::parse_integer(fields[3], 0, 1, metadata_file, line, "label"));
-    const auto pixels = decode_png_gray(dir / fields[0] / fields[1], kSide);
+    const auto pixels = decode_png_gray(dir / fields[0] / fields[1], kPathfinderSide);
     example.tokens.assign(pixels.begin(), pixels.end());
     examples.push_back(std::move(example));
   }

@@ -84,9 +84,14 @@ CheckpointFile open(const std::filesystem::path& path) {
           "[checkpoint] '{}' is corrupted: expected checksum {:08x}, got {:08x}", path.string(),
           expected, actual);
     file.archive.load_from(reinterpret_cast<const char*>(data), size);
+  } catch (const Error&) {
+    throw;
   } catch (const c10::Error& error) {
     throw Error(fmt::format("[checkpoint] '{}' is not a readable lunar checkpoint: {}",
                             path.string(), error.what_without_backtrace()));
+  } catch (const std::exception& error) {  // e.g. the archive's code record does not parse
+    throw Error(fmt::format("[checkpoint] '{}' is not a readable lunar checkpoint: {}",
+                            path.string(), error.what()));
   }
   return file;
 }

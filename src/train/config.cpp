@@ -378,6 +378,10 @@ int64_t padded_length(const RunConfig& config) {
   return config.task.padding == "max_length" ? config.model.input.max_length : 0;
 }
 
+int64_t evaluation_batch_size(const RunConfig& config) {
+  return config.train.eval_batch_size > 0 ? config.train.eval_batch_size : config.train.batch_size;
+}
+
 std::vector<KeyDescription> describe_keys() {
   const RunConfig defaults;
   std::vector<KeyDescription> rows;

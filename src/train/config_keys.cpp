@@ -8,9 +8,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <initializer_list>
 #include <type_traits>
 #include <utility>
+
+#include "lunar/models/registry.h"
 
 namespace lunar::train::detail {
 namespace {
@@ -51,8 +52,7 @@ Rule any_number() {
   return number_rule("a finite number", [](double v) { return std::isfinite(v); });
 }
 
-Rule one_of(std::initializer_list<const char*> choices) {
-  std::vector<std::string> values(choices.begin(), choices.end());
+Rule one_of(std::vector<std::string> values) {
   std::vector<std::string> quoted;
   for (const auto& value : values) quoted.push_back(fmt::format("\"{}\"", value));
   return {fmt::format("one of {}", fmt::join(quoted, ", ")), [values](const Value& v) {
@@ -66,14 +66,10 @@ Rule any_string() {
 Rule non_empty_string() {
   return {"a non-empty string", [](const Value& v) { return !std::get<std::string>(v).empty(); }};
 }
-Rule identifier() {  // registry names: checked against the registry when the model is built
-  return {"a model registry name such as \"convluna\" (lowercase letters, digits, _)",
-          [](const Value& v) {
-            const auto& s = std::get<std::string>(v);
-            return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
-              return std::islower(c) || std::isdigit(c) || c == '_';
-            });
-          }};
+Rule architecture_name() {  // a row of the models' registry
+  std::vector<std::string> names;
+  for (const auto& architecture : models::architectures()) names.push_back(architecture.name);
+  return one_of(names);
 }
 Rule device_syntax() {
   return {
@@ -157,7 +153,8 @@ std::vector<KeyDef> build_table() {
 
       // [model]
       text(
-          "model.architecture", [](auto& c) -> auto& { return c.model.architecture; }, identifier(),
+          "model.architecture", [](auto& c) -> auto& { return c.model.architecture; },
+          architecture_name(),
           "Model registry name: transformer, luna, preluna, convluna, ffkernel, simpletron"),
       integer(
           "model.dim", [](auto& c) -> auto& { return c.model.dim; }, positive(), "Model width d"),
@@ -316,7 +313,8 @@ std::vector<KeyDef> build_table() {
           "Pathfinder only: difficulty folder"),
       text(
           "task.cache_dir", [](auto& c) -> auto& { return c.task.cache_dir; }, any_string(),
-          "Tokenised-data cache; \"\" = <path>/.lunar-cache, \"off\" disables it"),
+          "Tokenised-data cache; \"\" = $XDG_CACHE_HOME/lunar or ~/.cache/lunar, \"off\" disables "
+          "it"),
       integer(
           "task.limit", [](auto& c) -> auto& { return c.task.limit; }, non_negative(),
           "Keep at most this many examples per split; 0 = all"),

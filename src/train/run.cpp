@@ -154,8 +154,7 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
   summary.interrupted = outcome.interrupted;
   summary.majority_rate = majority_rate(task.test);
   if (!outcome.interrupted && !task.test.empty()) {
-    const int64_t batch =
-        config.train.eval_batch_size > 0 ? config.train.eval_batch_size : config.train.batch_size;
+    const int64_t batch = evaluation_batch_size(config);
     const bool bf16 = config.runtime.precision == "bf16";
     const int64_t pad_to = padded_length(config);
     summary.test_accuracy_last =

@@ -149,7 +149,7 @@ bool Trainer::stop_requested_anywhere() {
 
 void Trainer::evaluate_and_checkpoint(TrainOutcome& outcome) {
   const auto& train = config_.train;
-  const int64_t eval_batch = train.eval_batch_size > 0 ? train.eval_batch_size : train.batch_size;
+  const int64_t eval_batch = evaluation_batch_size(config_);
   EvalRecord record;
   record.step = state_.step;
   record.validation =

@@ -1,8 +1,12 @@
 // The binary cache: a round trip equals a fresh parse; changed sources and corrupt files are
-// detected and rebuilt; "off" writes nothing; limit caps every split.
+// detected and rebuilt; "off" writes nothing; the default folder is the user's cache folder;
+// limit caps every split.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <optional>
+#include <string>
 
 #include "data_test_util.h"
 #include "lunar/data/cache.h"
@@ -120,17 +124,55 @@ TEST(Cache, CorruptFilesAreRebuiltNotTrusted) {
   EXPECT_FALSE(read_cache(file, 12345).has_value());  // another key
 }
 
-TEST(Cache, OffWritesNothingAndDefaultLivesBesideTheData) {
+// Restores an environment variable when it goes out of scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) saved_ = old;
+    if (value != nullptr) {
+      setenv(name, value, 1);
+    } else {
+      unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (saved_) {
+      setenv(name_, saved_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> saved_;
+};
+
+TEST(Cache, OffWritesNothingAndTheDefaultIsTheUsersCacheFolder) {
   TempDir dir;
+  const ScopedEnv xdg("XDG_CACHE_HOME", (dir / "xdg").c_str());
   TaskConfig config = listops_config(dir);
   config.cache_dir = "off";
   load_task(config);
-  EXPECT_FALSE(fs::exists(dir / "cache"));
-  EXPECT_FALSE(fs::exists(dir / "listops" / ".lunar-cache"));
+  EXPECT_FALSE(fs::exists(dir / "xdg"));
   config.cache_dir = "";
   load_task(config);
-  EXPECT_EQ(cache_files(dir / "listops" / ".lunar-cache").size(), 1u);
+  EXPECT_EQ(cache_files(dir / "xdg" / "lunar").size(), 1u);
   EXPECT_TRUE(load_task(config).from_cache);
+  // Nothing is written into the dataset's folder.
+  for (const auto& entry : fs::recursive_directory_iterator(dir / "listops")) {
+    EXPECT_EQ(entry.path().extension(), ".tsv") << entry.path();
+  }
+  // Without XDG_CACHE_HOME (or with a relative one, which the specification says to ignore):
+  // ~/.cache/lunar; with neither variable, no cache.
+  const ScopedEnv relative("XDG_CACHE_HOME", "relative/cache");
+  const ScopedEnv home("HOME", (dir / "home").c_str());
+  EXPECT_EQ(cache_folder(config), dir / "home" / ".cache" / "lunar");
+  const ScopedEnv no_home("HOME", nullptr);
+  EXPECT_EQ(cache_folder(config), fs::path());
+  EXPECT_FALSE(load_task(config).from_cache);
 }
 
 TEST(Cache, LimitCapsEverySplit) {

@@ -92,6 +92,23 @@ TEST(CheckpointReliability, FlippedBytesAreRefusedNamingTheFile) {
   expect_error([&] { train::read_checkpoint_header(path); }, path.string());
 }
 
+TEST(CheckpointReliability, CorruptedArchiveCodeIsRefusedNamingTheFile) {
+  const lunar::testing::TempDir temp;
+  const auto path = temp.path() / "last.pt";
+  Model model;
+  model.save(path, 5);
+  std::string bytes = read(path);
+  // The archive's own code record (the declaration "payload : Tensor"), not the checksummed
+  // payload: LibTorch's parser throws a plain std::exception on it ("invalid indent level").
+  const auto at = bytes.find("payload : Tensor");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at - 1] = '\xff';
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  Model other;
+  expect_error([&] { train::load_checkpoint(path, *other.linear, nullptr); },
+               "[checkpoint] '" + path.string() + "' is not a readable lunar checkpoint");
+}
+
 TEST(CheckpointReliability, CheckpointWithoutChecksumIsRefused) {
   const lunar::testing::TempDir temp;
   const fs::path dir = temp.path();

@@ -94,6 +94,10 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
   const auto accuracy = value_after(evaluated.output, "accuracy ");
   EXPECT_NEAR(std::stod(accuracy), summary["test_accuracy_best"].get<double>(), 1e-4)
       << evaluated.output;
+  // Batched and padded as the run evaluated (batch 32, each batch to its longest example, masks
+  // off): the loss too is the summary's. Another batch would pad differently.
+  const auto loss = value_after(evaluated.output, "loss ");
+  EXPECT_NEAR(std::stod(loss), summary["test_loss_best"].get<double>(), 1e-4) << evaluated.output;
 
   const auto input = dir_ / "input.txt";
   std::ofstream(input) << "( ( [MAX 2 ) 9 ) ] )\n( ( [MIN 4 ) 7 ) ] )\n";

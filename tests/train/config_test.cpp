@@ -401,6 +401,8 @@ TEST_F(ConfigTest, OutOfRangeValuesAreErrors) {
       {"[schedule]\nkind = \"linear\"\n", ":2: schedule.kind: expected one of \"rsqrt\""},
       {"[optim]\nname = \"sgd\"\n", ":2: optim.name: expected one of"},
       {"[task]\nname = \"imagenet\"\n", ":2: task.name: expected one of"},
+      {"[model]\narchitecture = \"nonsense\"\n",
+       ":2: model.architecture: expected one of \"transformer\", \"luna\", \"preluna\""},
       {"[model.convluna]\npack_temperature = \"hot\"\n",
        ":2: model.convluna.pack_temperature: expected one of"},
       {"[runtime]\ndevice = \"gpu\"\n", ":2: runtime.device: expected one of \"cpu\""},

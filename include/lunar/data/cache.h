@@ -19,8 +19,9 @@ inline constexpr uint32_t kCacheVersion = 1;
 // validation fraction, difficulty) and of each source's path, size and modification time.
 uint64_t cache_key(const TaskConfig& config, const std::vector<std::filesystem::path>& sources);
 
-// The folder of the cache for `config`: "" -> <path>/.lunar-cache (beside a file path);
-// "off" -> empty path (no cache).
+// The folder of the cache for `config`: "" -> $XDG_CACHE_HOME/lunar, else ~/.cache/lunar (one
+// folder for every dataset: the key covers each source's absolute path), never the dataset's
+// own folder; "off", or "" without either variable -> empty path (no cache).
 std::filesystem::path cache_folder(const TaskConfig& config);
 
 // The cache file for a task and key inside `folder`.

@@ -17,7 +17,7 @@ struct TaskConfig {
   std::string padding = "longest";
   double validation_fraction = 0.1;  // text only: held-out slice of train (LRA validates on test)
   std::string pathfinder_difficulty = "curv_contour_length_14";
-  std::string cache_dir = "";  // "" = <path>/.lunar-cache; "off" disables the cache
+  std::string cache_dir = "";  // "" = $XDG_CACHE_HOME/lunar or ~/.cache/lunar; "off" = none
   int64_t limit = 0;           // > 0: keep at most this many examples per split (quick runs)
 };
 

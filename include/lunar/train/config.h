@@ -115,6 +115,9 @@ bool operator!=(const RunConfig& a, const RunConfig& b);
 // when task.padding = max_length, else 0 (each batch to its longest example).
 int64_t padded_length(const RunConfig& config);
 
+// Examples per evaluation batch: train.eval_batch_size, or train.batch_size when it is 0.
+int64_t evaluation_batch_size(const RunConfig& config);
+
 // One row per configuration key, for `lunar train --list-keys` and docs/configuration.md.
 struct KeyDescription {
   std::string key;            // dotted, e.g. "model.luna.memory_len"

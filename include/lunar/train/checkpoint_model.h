@@ -1,4 +1,5 @@
-// Shared by the commands that start from a checkpoint: rebuild the run's model and task config.
+// A run's model rebuilt from one of its checkpoints, with the run's configuration: what
+// `lunar eval`, `predict`, `inspect` and `export` start from.
 #pragma once
 
 #include <filesystem>
@@ -8,10 +9,10 @@
 #include "lunar/models/model.h"
 #include "lunar/train/config.h"
 
-namespace lunar::cli {
+namespace lunar::train {
 
 struct CheckpointModel {
-  train::RunConfig config;  // the run's configuration, with the caller's overrides applied
+  RunConfig config;  // the run's configuration, with the caller's overrides applied
   models::LunarModel model{nullptr};
 };
 
@@ -20,4 +21,4 @@ struct CheckpointModel {
 CheckpointModel load_checkpoint_model(const std::filesystem::path& checkpoint,
                                       const std::vector<std::string>& overrides);
 
-}  // namespace lunar::cli
+}  // namespace lunar::train

@@ -1,23 +1,23 @@
 // Rebuilding a model from a checkpoint.
-#include "checkpoint_model.h"
+#include "lunar/train/checkpoint_model.h"
 
 #include "lunar/core/seed.h"
 #include "lunar/models/registry.h"
 #include "lunar/train/checkpoint.h"
 
-namespace lunar::cli {
+namespace lunar::train {
 
 CheckpointModel load_checkpoint_model(const std::filesystem::path& checkpoint,
                                       const std::vector<std::string>& overrides) {
-  const auto header = train::read_checkpoint_header(checkpoint);
+  const auto header = read_checkpoint_header(checkpoint);
   CheckpointModel out;
-  out.config = train::parse_config(header.config_toml, checkpoint.string());
-  train::apply_overrides(out.config, overrides);
+  out.config = parse_config(header.config_toml, checkpoint.string());
+  apply_overrides(out.config, overrides);
   seed_everything(out.config.train.seed);
   out.model = models::build_model(out.config.model);
-  train::load_checkpoint(checkpoint, *out.model, nullptr);
+  load_checkpoint(checkpoint, *out.model, nullptr);
   out.model->eval();
   return out;
 }
 
-}  // namespace lunar::cli
+}  // namespace lunar::train
