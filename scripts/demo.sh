@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh
+bash scripts/build.sh lunar  # the command only; scripts/test.sh builds the rest
 lunar=./"${LUNAR_BUILD_DIR:-build}"/apps/lunar/lunar
 data=data/listops-small
 if [[ ! -f "$data/basic_test.tsv" ]]; then
