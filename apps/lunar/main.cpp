@@ -1,9 +1,13 @@
 // lunar's command line: parses the subcommand and turns exceptions into exit codes.
+#include <algorithm>
 #include <exception>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "commands.h"
 #include "lunar/core/error.h"
+#include "lunar/core/spelling.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -20,6 +24,18 @@ int main(int argc, char** argv) {
   lunar::cli::register_bench(app);
   lunar::cli::register_sweep(app);
   lunar::cli::register_report(app);
+  // A misspelt command gets a suggestion (CLI11 alone says "A subcommand is required").
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> commands;
+    for (const auto* command : app.get_subcommands({})) commands.push_back(command->get_name());
+    if (std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
+      const auto closest = lunar::closest_spelling(argv[1], commands);
+      std::cerr << "lunar: error: unknown command '" << argv[1] << "'"
+                << (closest ? " (did you mean " + *closest + "?)" : std::string())
+                << "; lunar --help lists the commands\n";
+      return 1;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

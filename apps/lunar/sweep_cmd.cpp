@@ -63,10 +63,9 @@ std::vector<std::string> assignments(const report::GridRun& run) {
 // Expands the grid, checks every run's configuration as `lunar train` would, and leaves out the
 // memory size of models without memory (their runs would otherwise repeat).
 std::vector<report::GridRun> plan_runs(const fs::path& grid_file) {
-  std::set<std::string> keys;
-  for (const auto& key : train::describe_keys()) keys.insert(key.key);
-  const auto grid =
-      report::load_grid(grid_file, [&keys](const std::string& key) { return keys.count(key) > 0; });
+  std::vector<std::string> keys;
+  for (const auto& key : train::describe_keys()) keys.push_back(key.key);
+  const auto grid = report::load_grid(grid_file, keys);
   std::map<std::string, bool> memoryless;
   for (const auto& run : report::expand_grid(grid)) {
     try {

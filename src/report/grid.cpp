@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "lunar/core/error.h"
+#include "lunar/core/spelling.h"
 
 namespace lunar::report {
 
@@ -123,7 +124,7 @@ std::vector<std::string> config_labels(const std::vector<fs::path>& configs) {
 
 }  // namespace
 
-Grid load_grid(const fs::path& file, const std::function<bool(const std::string&)>& known_key) {
+Grid load_grid(const fs::path& file, const std::vector<std::string>& keys) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw DataError(file.string(), 0, "", "expected a readable grid file, got no such file");
   std::stringstream contents;
@@ -156,11 +157,12 @@ Grid load_grid(const fs::path& file, const std::function<bool(const std::string&
       flatten(*inner, "", entries);
       std::sort(entries.begin(), entries.end());
       for (const auto& [dotted, value] : entries) {
-        if (!known_key(dotted)) {
+        if (std::find(keys.begin(), keys.end(), dotted) == keys.end()) {
+          const auto closest = closest_spelling(dotted, keys);
           throw DataError(file.string(), line_of(*value), dotted,
                           fmt::format("expected a configuration key in [{}], got an unknown key "
-                                      "(lunar train --list-keys lists them)",
-                                      name));
+                                      "{}(lunar train --list-keys lists them)",
+                                      name, closest ? "(did you mean " + *closest + "?) " : ""));
         }
         if (name == "set") {
           grid.fixed.push_back({dotted, toml_text(*value)});

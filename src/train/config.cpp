@@ -15,6 +15,7 @@
 #include "config_keys.h"
 #include "lunar/core/atomic_file.h"
 #include "lunar/core/error.h"
+#include "lunar/core/spelling.h"
 
 namespace lunar::train {
 namespace {
@@ -74,31 +75,13 @@ std::optional<Value> to_value(ValueType type, const toml::node& node) {
   return std::nullopt;
 }
 
-// Edit distance, for "did you mean" hints on misspelt keys.
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string unknown_key_message(const std::string& key, bool is_table) {
-  const KeyDef* closest = nullptr;
-  size_t best = key.size() / 3 + 2;  // only close spellings are worth suggesting
-  for (const auto& def : detail::key_table()) {
-    const size_t d = edit_distance(key, def.key);
-    if (d < best) best = d, closest = &def;
-  }
+  std::vector<std::string> keys;
+  for (const auto& def : detail::key_table()) keys.push_back(def.key);
   std::string message = is_table ? "unknown table" : "unknown key";
-  if (closest) message += fmt::format(" (did you mean {}?)", closest->key);
+  if (const auto closest = closest_spelling(key, keys)) {
+    message += fmt::format(" (did you mean {}?)", *closest);
+  }
   return message + "; docs/configuration.md lists the keys";
 }
 

@@ -5,12 +5,16 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "lunar/core/atomic_file.h"
 #include "lunar/core/error.h"
 #include "lunar/core/runtime.h"
 #include "lunar/core/seed.h"
+#include "lunar/core/spelling.h"
 
 namespace fs = std::filesystem;
 
@@ -62,6 +66,15 @@ TEST(Seed, RankZeroKeepsTheSeedAndOtherRanksGetDistinctStreams) {
   const auto first = at::rand({64});
   lunar::seed_everything(lunar::rank_seed(1, 2));
   EXPECT_FALSE(at::equal(first, at::rand({64})));
+}
+
+TEST(Spelling, EditDistanceAndTheClosestName) {
+  EXPECT_EQ(lunar::edit_distance("kitten", "sitting"), 3u);  // the textbook case
+  EXPECT_EQ(lunar::edit_distance("", "abc"), 3u);
+  const std::vector<std::string> commands = {"train", "eval", "predict", "sweep"};
+  EXPECT_EQ(lunar::closest_spelling("trian", commands), std::optional<std::string>("train"));
+  EXPECT_EQ(lunar::closest_spelling("swep", commands), std::optional<std::string>("sweep"));
+  EXPECT_FALSE(lunar::closest_spelling("xyzzy", commands).has_value());  // nothing close
 }
 
 TEST(AtomicFile, WritesWholeFileAndLeavesNoTemporary) {

@@ -35,12 +35,9 @@ class GridTest : public ::testing::Test {
     return path;
   }
 
-  static bool known(const std::string& key) {
-    static const std::set<std::string> keys = {"model.architecture", "model.luna.memory_len",
-                                               "train.seed",         "train.steps",
-                                               "task.path",          "model.norm"};
-    return keys.count(key) > 0;
-  }
+  const std::vector<std::string> known = {"model.architecture", "model.luna.memory_len",
+                                          "train.seed",         "train.steps",
+                                          "task.path",          "model.norm"};
 
   fs::path dir_;
 };
@@ -113,6 +110,14 @@ TEST_F(GridTest, UnknownKeyNamesTheFileLineAndKey) {
     const std::string message = error.what();
     EXPECT_NE(message.find(path.string() + ":4: model.memory:"), std::string::npos) << message;
     EXPECT_NE(message.find("unknown key"), std::string::npos) << message;
+  }
+  // A misspelt key gets the nearest known one.
+  try {
+    load_grid(write("base = \"base.toml\"\n[grid]\n\"train.sede\" = [0]\n"), known);
+    FAIL() << "expected an error";
+  } catch (const lunar::DataError& error) {
+    EXPECT_NE(std::string(error.what()).find("(did you mean train.seed?)"), std::string::npos)
+        << error.what();
   }
 }
 

@@ -99,6 +99,19 @@ TEST_F(CliReliability, FullDiskStopsTrainingWithAnErrorNotAnAbort) {
   EXPECT_TRUE(fs::is_empty(run / "checkpoints")) << "a partial or temporary file was left";
 }
 
+TEST(CliCommands, MisspeltCommandGetsASuggestion) {
+  const auto misspelt = run_command(lunar_cli() + " trian --config x.toml");
+  EXPECT_EQ(misspelt.code, 1) << misspelt.output;
+  EXPECT_NE(misspelt.output.find("unknown command 'trian' (did you mean train?)"),
+            std::string::npos)
+      << misspelt.output;
+  const auto unknown = run_command(lunar_cli() + " xyzzy");
+  EXPECT_EQ(unknown.code, 1) << unknown.output;
+  EXPECT_NE(unknown.output.find("unknown command 'xyzzy'; lunar --help lists the commands"),
+            std::string::npos)
+      << unknown.output;
+}
+
 TEST_F(CliReliability, PredictRefusesAnEmptyLineNamingIt) {
   const auto input = dir_ / "with_blank.txt";
   std::ofstream(input) << "( ( [MAX 2 ) 9 ) ] )\n\n( ( [MIN 4 ) 7 ) ] )\n";

@@ -48,11 +48,11 @@ struct GridRun {
   std::vector<Setting> overrides;  // fixed settings, then the grid settings
 };
 
-// Reads a grid file. `known_key` says whether a dotted configuration key exists; an unknown key,
-// an empty or non-array axis, a missing configuration file or an unexpected top-level entry
-// throws lunar::DataError naming the file, the line and the key.
-Grid load_grid(const std::filesystem::path& file,
-               const std::function<bool(const std::string&)>& known_key);
+// Reads a grid file. `keys` are the dotted configuration keys (train::describe_keys); an unknown
+// key (with the closest known one suggested), an empty or non-array axis, a missing
+// configuration file or an unexpected top-level entry throws lunar::DataError naming the file,
+// the line and the key.
+Grid load_grid(const std::filesystem::path& file, const std::vector<std::string>& keys);
 
 // All combinations, the last axis varying fastest. Names join the configuration's label (when
 // there are several configurations) and one part per axis: `M<v>` for model.luna.memory_len,
