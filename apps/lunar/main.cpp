@@ -1,5 +1,8 @@
 // lunar's command line: parses the subcommand and turns exceptions into exit codes.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -10,6 +13,8 @@
 #include "lunar/core/spelling.h"
 
 int main(int argc, char** argv) {
+  // Line by line into pipes and log files too, so a log shows where a run is.
+  if (isatty(STDOUT_FILENO) == 0) std::setvbuf(stdout, nullptr, _IOLBF, 0);
   CLI::App app{
       "lunar: train, diagnose and run shared-memory Transformers (Luna, PreLuna, ConvLuna)"};
   app.require_subcommand(1);

@@ -24,6 +24,7 @@
 #include "lunar/core/error.h"
 #include "lunar/models/registry.h"
 #include "lunar/report/grid.h"
+#include "lunar/report/run_data.h"
 #include "lunar/train/config.h"
 #include "lunar/train/signals.h"
 
@@ -58,6 +59,19 @@ std::vector<std::string> assignments(const report::GridRun& run) {
   std::vector<std::string> out;
   for (const auto& s : run.overrides) out.push_back(s.key + "=" + s.value);
   return out;
+}
+
+// A finished run's result as its summary.json says it (the file the report reads).
+std::string result_text(const fs::path& dir) {
+  try {
+    if (const auto results = report::load_run(dir).results) {
+      return fmt::format(": test accuracy {:.4f} (best checkpoint), majority class {:.4f}",
+                         results->test_accuracy_best, results->majority_rate);
+    }
+  } catch (const Error& error) {
+    return fmt::format(": {}", error.what());
+  }
+  return "";
 }
 
 // Expands the grid, checks every run's configuration as `lunar train` would, and leaves out the
@@ -257,7 +271,8 @@ void run_sweep(SweepOptions options) {
                                            (WIFSIGNALED(status) && WTERMSIG(status) == stopped_by));
     p.status = ok ? "done" : saved ? "interrupted" : "failed";
     if (ok) {
-      fmt::print("[{}/{}] done    {} ({:.0f} s)\n", finished, total, p.run.name, p.seconds);
+      fmt::print("[{}/{}] done    {} ({:.0f} s){}\n", finished, total, p.run.name, p.seconds,
+                 result_text(p.dir));
     } else if (saved) {
       fmt::print("[{}/{}] stopped {} (the same command continues it)\n", finished, total,
                  p.run.name);

@@ -99,18 +99,22 @@ void run_train(const TrainOptions& options) {
     stop_if_interrupted(train::run_training(config, run_options));
     return;
   }
-  fmt::print("# effective configuration (saved as {}/config.toml)\n", config.run_dir);
-  std::istringstream lines(train::to_toml(config));
-  for (std::string line; std::getline(lines, line);) {
-    const auto comment = line.find("  # ");
-    if (line.empty() || line[0] == '#') continue;
-    fmt::print("{}\n", comment == std::string::npos ? line : line.substr(0, comment));
-  }
-  fmt::print("lunar train: {} on {} -> {}\n", config.model.architecture, config.task.name,
-             config.run_dir);
-  if (env)
-    fmt::print("distributed: {} ranks, rendezvous at {}:{}\n", env->world_size, env->master_addr,
-               env->master_port);
+  // Printed once the run is accepted: exactly what config.toml holds, comments left out.
+  run_options.on_config_saved = [&config, &env](const std::string& config_toml) {
+    fmt::print("# effective configuration (saved as {}/config.toml)\n", config.run_dir);
+    std::istringstream lines(config_toml);
+    for (std::string line; std::getline(lines, line);) {
+      const auto comment = line.find("  # ");
+      if (line.empty() || line[0] == '#') continue;
+      fmt::print("{}\n", comment == std::string::npos ? line : line.substr(0, comment));
+    }
+    fmt::print("lunar train: {} on {} -> {}\n", config.model.architecture, config.task.name,
+               config.run_dir);
+    if (env) {
+      fmt::print("distributed: {} ranks, rendezvous at {}:{}\n", env->world_size, env->master_addr,
+                 env->master_port);
+    }
+  };
   const auto summary = train::run_training(config, run_options);
   if (summary.interrupted) {
     fmt::print("interrupted at step {}; resume with: lunar train --resume --run-dir {}\n",

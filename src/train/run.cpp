@@ -116,6 +116,7 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
     // A run stopped before its first checkpoint left a history that nothing continues.
     if (!options.resume) fs::remove(run_dir / kMetricsFileName);
     write_atomically(run_dir / "config.toml", config_toml);
+    if (options.on_config_saved) options.on_config_saved(config_toml);
   }
 
   seed_everything(config.train.seed);
@@ -157,13 +158,17 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
     const int64_t batch = evaluation_batch_size(config);
     const bool bf16 = config.runtime.precision == "bf16";
     const int64_t pad_to = padded_length(config);
-    summary.test_accuracy_last =
-        evaluate_across(sync, model, task.test, batch, pad_to, device, bf16).accuracy;
+    const auto at_last = evaluate_across(sync, model, task.test, batch, pad_to, device, bf16);
+    summary.test_accuracy_last = at_last.accuracy;
     // Rank 0 reads the best checkpoint and hands its weights to the others, so only rank 0
     // needs the run directory here.
     std::vector<double> has_best{main_process && fs::exists(paths.best) ? 1.0 : 0.0};
     if (sync) sync->sum(has_best);
-    if (has_best[0] > 0) {
+    if (has_best[0] > 0 && outcome.state.best_step == outcome.state.step) {
+      // The last step is the best one: the model holds best.pt's weights, evaluated once.
+      summary.test_accuracy_best = at_last.accuracy;
+      summary.test_loss_best = at_last.loss;
+    } else if (has_best[0] > 0) {
       if (main_process) load_checkpoint(paths.best, *model, nullptr);
       if (sync) sync->broadcast_model(model);
       const auto best = evaluate_across(sync, model, task.test, batch, pad_to, device, bf16);

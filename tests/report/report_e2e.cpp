@@ -179,6 +179,7 @@ TEST_F(Study, FailingRunIsReportedWithoutStoppingTheOthers) {
   EXPECT_NE(result.output.find("1 of 2 runs failed"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find(out.string() + "/path-"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("/train.log"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("): test accuracy 0."), std::string::npos) << result.output;
   int finished = 0;
   for (const auto& entry : fs::directory_iterator(out)) {
     finished += fs::exists(entry.path() / "summary.json") ? 1 : 0;

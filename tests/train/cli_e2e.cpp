@@ -76,10 +76,36 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
   }
   EXPECT_TRUE(has_events);
 
-  // A second run into the same directory is refused; --resume continues it.
+  // The configuration printed at the start is the one saved, with the task's facts applied
+  // (model.input.max_length = 0 becomes the task's 120), comments left out.
+  const auto facts_dir = dir_ / "facts";
+  auto facts = run_command(train_command(facts_dir.string(), 1) + " model.input.max_length=0");
+  ASSERT_EQ(facts.code, 0) << facts.output;
+  std::string saved_lines;
+  {
+    std::ifstream saved(facts_dir / "config.toml");
+    for (std::string line; std::getline(saved, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      const auto comment = line.find("  # ");
+      saved_lines += (comment == std::string::npos ? line : line.substr(0, comment)) + "\n";
+    }
+  }
+  const auto begin = facts.output.find("# effective configuration");
+  ASSERT_NE(begin, std::string::npos) << facts.output;
+  const auto first = facts.output.find('\n', begin) + 1;
+  const auto end = facts.output.find("lunar train: ", first);
+  EXPECT_EQ(facts.output.substr(first, end - first), saved_lines);
+  EXPECT_NE(
+      saved_lines.find("[model.input]\nembedding = \"token\"\nvocab_size = 17\nmax_length = 120\n"),
+      std::string::npos)
+      << saved_lines;
+
+  // A second run into the same directory is refused, without printing a configuration;
+  // --resume continues it.
   auto again = run_command(train_command(run_dir, 20));
   EXPECT_NE(again.code, 0);
   EXPECT_NE(again.output.find("--resume"), std::string::npos) << again.output;
+  EXPECT_EQ(again.output.find("# effective configuration"), std::string::npos) << again.output;
   auto resumed =
       run_command(lunar_cli() + " train --resume --run-dir " + run_dir + " --set train.steps=30");
   ASSERT_EQ(resumed.code, 0) << resumed.output;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,9 @@ struct RunOptions {
   // Set when this process is one rank of a data-parallel group (lunar::dist); only rank 0
   // writes the run directory.
   std::shared_ptr<GradientSynchronizer> sync;
+  // Called on rank 0 with the effective configuration (task facts applied) as it was just saved
+  // in the run directory, once the run is accepted and before its first step.
+  std::function<void(const std::string& config_toml)> on_config_saved;
 };
 
 struct RunSummary {
