@@ -35,8 +35,9 @@ struct PairwiseComparison {
 // How a Friedman post-hoc comparison gets its p-value.
 enum class PostHocP {
   // Two-sided normal approximation of z = (R_i - R_j) / sqrt(k (k + 1) / (6 n)) (García &
-  // Herrera 2008, section 2.2; what scikit-posthocs and most papers report). Anti-conservative
-  // for few blocks: 5 seeds of which 4 rank i above j and 1 ties give 0.074 for k = 2.
+  // Herrera 2008, section 2.2; what scikit-posthocs and most papers report). Poor for few
+  // blocks, in either direction: 5 seeds of which 4 rank i above j and 1 ties give 0.074 for
+  // k = 2, where the exact p is 0.125.
   kNormal,
   // Exact: the probability, with every block's ranks permuted independently and uniformly (the
   // Friedman test's null hypothesis, ties kept), that |sum_b (r_bi - r_bj)| reaches the observed
