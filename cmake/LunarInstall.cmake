@@ -18,6 +18,10 @@ install(TARGETS ${lunar_modules} lunar_package EXPORT lunarTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS lunar RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/lunar" DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# lunar's models in PyTorch (docs/training.md); Python finds them with
+# PYTHONPATH=<prefix>/share/lunar/python.
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/python/lunar_torch"
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/lunar/python PATTERN __pycache__ EXCLUDE)
 set(lunar_package_dir ${CMAKE_INSTALL_LIBDIR}/cmake/lunar)
 install(EXPORT lunarTargets NAMESPACE lunar:: DESTINATION ${lunar_package_dir})
 configure_package_config_file("${CMAKE_CURRENT_LIST_DIR}/lunarConfig.cmake.in"

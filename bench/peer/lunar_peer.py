@@ -1,14 +1,9 @@
 #!/usr/bin/python3
-"""The eager-PyTorch peer of lunar (issue 6): lunar's models in torch.nn (peer_model.py).
+"""Times lunar's models in eager PyTorch (the lunar_torch package in python/) as `lunar bench`
+times lunar: the median wall time of a training (or inference) step on random tokens.
 
-Subcommands (run with Debian's /usr/bin/python3, which has python3-torch):
-  predict  classes and probabilities (or logits) for examples, one per line, batched and
-           padded like `lunar predict`, from a run's config.toml and `lunar export` weights
-  time     median wall time of a training (or inference) step on random tokens, as `lunar bench`
-
-Families: transformer, luna (luna.sharing full|none), preluna, convluna (simplified|full,
-conv|maxpool, temperatures learn|unit|sqrt), ffkernel, simpletron. `predict` reads token texts
-(ListOps or bytes), not pixels or pairs; `time` takes any configuration.
+Run with Debian's /usr/bin/python3, which has python3-torch. Any configuration: every family,
+token or pixel input, single or matching.
 """
 
 import argparse
@@ -19,12 +14,13 @@ import time
 from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
 
-import torch
-import torch.nn.functional as F
+import torch  # noqa: E402  (after the path to the package)
+import torch.nn.functional as F  # noqa: E402
 
-from peer_config import ConfigError, load_run_config, model_config
-from peer_model import build_model
+from lunar_torch.config import ConfigError, load_run_config, model_config  # noqa: E402
+from lunar_torch.model import build_model  # noqa: E402
 
 OPTIM_DEFAULTS = {
     "name": "adamw",
@@ -34,78 +30,6 @@ OPTIM_DEFAULTS = {
     "eps": 1e-8,
     "weight_decay": 0.0,
 }
-
-
-# ---------------------------------------------------------------------------------------------
-# predict: the same examples, batches and padding as `lunar predict`
-
-LISTOPS_SYMBOLS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "[MIN", "[MAX", "[MED",
-                   "[SM", "X"]
-
-
-def listops_tokens(line, max_length):
-    """src/data/tokenizer.cpp: drop ( and ), ] -> X, split on whitespace; ids 2..16, unknown 1."""
-    symbols = line.replace("(", "").replace(")", "").replace("]", "X").split()[:max_length]
-    return [LISTOPS_SYMBOLS.index(s) + 2 if s in LISTOPS_SYMBOLS else 1 for s in symbols]
-
-
-def byte_tokens(line, max_length):
-    return [b + 1 for b in line.encode("utf-8")[:max_length]]
-
-
-def collate(rows, pad_to=0):
-    """src/data/batch_loader.cpp: zero padding to the longest row (pad_to 0) or to pad_to,
-    mask true on real tokens."""
-    longest = pad_to or max(len(row) for row in rows)
-    tokens = torch.zeros(len(rows), longest, dtype=torch.long)
-    mask = torch.zeros(len(rows), longest, dtype=torch.bool)
-    for b, row in enumerate(rows):
-        tokens[b, : len(row)] = torch.tensor(row, dtype=torch.long)
-        mask[b, : len(row)] = True
-    return tokens, mask
-
-
-def predict_lines(config_path, weights, lines, batch_size, logits):
-    """`lunar predict`'s output lines (class TAB values) at full float precision."""
-    run_config = load_run_config(config_path)
-    config = model_config(run_config, config_path)
-    if config["pair"] or config["input"]["embedding"] != "token":
-        raise ConfigError(f"{config_path}: predict reads single token texts (ListOps or bytes)")
-    task = run_config.get("task", {}).get("name", "listops")
-    tokenize = listops_tokens if task == "listops" else byte_tokens
-    model = build_model(config)
-    try:
-        model.load_state_dict(torch.load(weights), strict=True)
-    except RuntimeError as error:
-        raise ConfigError(f"{weights} does not fit the model of {config_path}: {error}") from error
-    model.eval()
-    examples = [tokenize(line, config["input"]["max_length"]) for line in lines]
-    padding = run_config.get("task", {}).get("padding", "longest")
-    pad_to = config["input"]["max_length"] if padding == "max_length" else 0
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(examples), batch_size):
-            tokens, mask = collate(examples[start:start + batch_size], pad_to)
-            raw = model(tokens, mask)
-            values = raw if logits else torch.softmax(raw, -1)
-            for row, label in zip(values.tolist(), raw.argmax(-1).tolist()):
-                out.append(f"{label}\t" + " ".join(f"{v:.9g}" for v in row) + "\n")
-    return "".join(out)
-
-
-def run_predict(args):
-    configs = args.config or [str(Path(d) / "config.toml") for d in args.run_dir]
-    if len(args.weights) != len(configs) or (args.out and len(args.out) != len(configs)):
-        raise ConfigError("expected as many --weights (and --out) as runs")
-    if len(configs) > 1 and not args.out:
-        raise ConfigError("several runs need one --out file each")
-    lines = [line.rstrip("\r") for line in Path(args.input).read_text().split("\n") if line]
-    for index, config_path in enumerate(configs):
-        text = predict_lines(config_path, args.weights[index], lines, args.batch_size, args.logits)
-        if args.out:
-            Path(args.out[index]).write_text(text)
-        else:
-            sys.stdout.write(text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,17 +124,6 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    predict = commands.add_parser("predict", help="probabilities like `lunar predict`")
-    where = predict.add_mutually_exclusive_group(required=True)
-    where.add_argument("--config", nargs="+", help="run configuration TOML(s) (config.toml)")
-    where.add_argument("--run-dir", nargs="+", help="lunar train run dir(s) (their config.toml)")
-    predict.add_argument("--weights", nargs="+", required=True,
-                         help="state dict(s) from `lunar export`, one per run")
-    predict.add_argument("--out", nargs="+", help="output file(s), one per run; default stdout")
-    predict.add_argument("--input", required=True, help="one example per line")
-    predict.add_argument("--batch-size", type=int, default=32)
-    predict.add_argument("--logits", action="store_true", help="raw logits, not probabilities")
-
     timing = commands.add_parser("time", help="median step time on random tokens (JSON)")
     timing.add_argument("--config", required=True, help="run configuration TOML")
     timing.add_argument("--lengths", type=lengths, default=[1024])
@@ -223,10 +136,7 @@ def main(argv=None):
 
     args = parser.parse_args(argv)
     try:
-        if args.command == "predict":
-            run_predict(args)
-        else:
-            run_time(args)
+        run_time(args)
     except (ConfigError, OSError, ValueError, RuntimeError) as error:
         print(f"lunar_peer: error: {error}", file=sys.stderr)
         return 1

@@ -39,7 +39,8 @@ TEST(Install, ExampleBuiltAgainstTheInstalledPackageClassifiesAsPredict) {
   ASSERT_EQ(installed.code, 0) << installed.output;
   for (const char* file :
        {"lib/cmake/lunar/lunarConfig.cmake", "lib/cmake/lunar/lunarTargets.cmake",
-        "include/lunar/train/classifier.h", "lib/liblunar_train.a", "bin/lunar"}) {
+        "include/lunar/train/classifier.h", "lib/liblunar_train.a", "bin/lunar",
+        "share/lunar/python/lunar_torch/__init__.py"}) {
     EXPECT_TRUE(fs::exists(prefix / file)) << file;
   }
   const auto build = dir / "build";

@@ -1,4 +1,5 @@
-"""lunar's [model] configuration in Python: TOML with `include`, defaults, checks, resolve()."""
+"""A lunar run configuration in Python: TOML with `include`, the [model] keys with their defaults
+and checks, registry.cpp's resolve(), and the [task] facts that decide how inputs are batched."""
 
 import json
 import tomllib
@@ -47,25 +48,26 @@ ARCHITECTURES = {
     "simpletron": ("pre", False, False),
 }
 
+# task_registry.cpp's task names; task.padding's values (src/train/config_keys.cpp).
+TASK_NAMES = ("listops", "text", "matching", "cifar10", "fmnist", "pathfinder")
+PADDINGS = ("longest", "max_length")
 
 
-class ConfigError(Exception):
-    pass
-
-
-# ---------------------------------------------------------------------------------------------
-# Configuration
+class ConfigError(ValueError):
+    """A configuration lunar would refuse, or one this package cannot read."""
 
 
 def read_toml(path, chain=()):
     """A TOML file with lunar's `include` applied: included files first, then the file's keys."""
     path = Path(path)
     if path in chain:
-        raise ConfigError(f"{path}: include cycle through {' -> '.join(map(str, chain))}")
+        raise ConfigError(
+            f"[config] {path}: include cycle through {' -> '.join(map(str, chain))}")
     try:
         table = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"{path}: {error}") from error
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"[config] expected a TOML run configuration in {path}, got: {error}"
+                          ) from error
     return apply_includes(table, path.parent, (*chain, path))
 
 
@@ -95,16 +97,18 @@ def model_config(run_config, source):
     def merge(into, values, prefix):
         for key, value in values.items():
             if key not in into:
-                raise ConfigError(f"{source}: unknown key model.{prefix}{key}")
+                raise ConfigError(f"[config] {source}: unknown key model.{prefix}{key}")
             if isinstance(into[key], dict):
                 if not isinstance(value, dict):
-                    raise ConfigError(f"{source}: model.{prefix}{key} must be a table")
+                    raise ConfigError(f"[config] {source}: model.{prefix}{key} expected a table, "
+                                      f"got {value!r}")
                 merge(into[key], value, f"{prefix}{key}.")
             elif type(value) is not type(into[key]) and not (
                 isinstance(into[key], float) and isinstance(value, int)
             ):
                 raise ConfigError(
-                    f"{source}: model.{prefix}{key} expected {type(into[key]).__name__}, "
+                    f"[config] {source}: model.{prefix}{key} expected "
+                    f"{type(into[key]).__name__}, "
                     f"got {value!r}"
                 )
             else:
@@ -118,7 +122,7 @@ def resolve(c, source):
     """registry.cpp's resolve(): architecture defaults for norm, masks and attention_dim."""
     if c["architecture"] not in ARCHITECTURES:
         raise ConfigError(
-            f"{source}: model.architecture expected one of {'|'.join(ARCHITECTURES)}, "
+            f"[config] {source}: model.architecture expected one of {'|'.join(ARCHITECTURES)}, "
             f"got '{c['architecture']}'"
         )
     norm, masks, _ = ARCHITECTURES[c["architecture"]]
@@ -129,13 +133,23 @@ def resolve(c, source):
     if c["attention_dim"] == 0:
         c["attention_dim"] = c["dim"]
     if c["attention_dim"] % c["num_heads"]:
-        raise ConfigError(f"{source}: model.num_heads must divide the attention width")
+        raise ConfigError(f"[config] {source}: expected model.num_heads to divide the attention "
+                          f"width {c['attention_dim']}, got {c['num_heads']}")
     return c
+
+
+def task_config(run_config, source):
+    """The [task] keys that decide tokens and padding: {"name", "padding"}, lunar's defaults."""
+    task = run_config.get("task", {})
+    name, padding = task.get("name", "listops"), task.get("padding", "longest")
+    if name not in TASK_NAMES:
+        raise ConfigError(f"[config] {source}: task.name expected one of "
+                          f"{'|'.join(TASK_NAMES)}, got {name!r}")
+    if padding not in PADDINGS:
+        raise ConfigError(f"[config] {source}: task.padding expected one of "
+                          f"{'|'.join(PADDINGS)}, got {padding!r}")
+    return {"name": name, "padding": padding}
 
 
 def load_run_config(path):
     return read_toml(path)
-
-
-def load_model_config(path):
-    return model_config(load_run_config(path), path)

@@ -1,10 +1,7 @@
 """lunar's models in eager PyTorch (torch.nn), op for op as src/nn and src/models.
 
-Parameter and buffer names are lunar's state-dict names, so the weights that
-`lunar export --checkpoint CK --out W.pt` writes load with strict=True:
-
-    model = build_model(load_model_config("RUN/config.toml"))
-    model.load_state_dict(torch.load("W.pt"))
+Parameter and buffer names and shapes are lunar's state-dict names, so the weights that
+`lunar export` writes load with strict=True (lunar_torch.load does that).
 """
 
 import math
@@ -13,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from peer_config import ARCHITECTURES
+from .config import ARCHITECTURES
 
 LAYER_NORM_EPS = 1e-6  # lunar::models::kLayerNormEps
 
@@ -66,7 +63,8 @@ def softmax_free_attention(query, key, value, key_mask, length_norm, dropout, tr
         if key_mask is not None:
             length = key_mask.sum(1).to(context.dtype)
         else:
-            length = torch.full((key.size(0),), float(key.size(2)), dtype=context.dtype)
+            length = torch.full((key.size(0),), float(key.size(2)), dtype=context.dtype,
+                                device=context.device)
         context = context / length.sqrt().view(key.size(0), 1, 1, 1)
     if training and dropout > 0:
         context = F.dropout(context, dropout, True)
@@ -77,7 +75,8 @@ class AttentionProjections(nn.Module):
     """src/nn/projections.cpp: optional W_q, W_k, W_v (d -> width) and W_o; a missing input
     projection passes the raw input split into heads, a missing W_o only merges the heads."""
 
-    def __init__(self, dim, num_heads, attention_dim, query=True, key=True, value=True, output=True):
+    def __init__(self, dim, num_heads, attention_dim, query=True, key=True, value=True,
+                 output=True):
         super().__init__()
         width = attention_dim or dim
         self.num_heads = num_heads
@@ -265,7 +264,7 @@ class FeatureMap(nn.Module):
         total = None
         for i in range(self.layers):
             w = getattr(self, f"layer{i}_output")
-            identity = torch.eye(w.size(1), dtype=w.dtype).unsqueeze(0)
+            identity = torch.eye(w.size(1), dtype=w.dtype, device=w.device).unsqueeze(0)
             deviation = (torch.matmul(w, w.transpose(1, 2)) - identity).pow(2).mean()
             total = deviation if total is None else total + deviation
         return total / float(self.layers)
@@ -305,7 +304,7 @@ class TransformerBlock(nn.Module):
         self.feedforward_norm = layer_norm(c["dim"])
 
     def forward(self, x, mask):
-        divisor = torch.full((), math.sqrt(self.attention.head_dim), dtype=x.dtype)
+        divisor = torch.full((), math.sqrt(self.attention.head_dim), dtype=x.dtype, device=x.device)
         inputs = self.attention_norm(x) if self.pre_norm else x
         a = self.attention
         query, key, value = a.q(inputs), a.k(inputs), a.v(inputs)
@@ -460,7 +459,8 @@ class InputEmbedding(nn.Module):
         x = torch.cat([self.cls.view(1, 1, self.dim).expand(batch, 1, self.dim), x], 1)
         full_mask = None
         if mask is not None:
-            full_mask = torch.cat([torch.ones(batch, 1, dtype=torch.bool), mask.bool()], 1)
+            cls_mask = torch.ones(batch, 1, dtype=torch.bool, device=mask.device)
+            full_mask = torch.cat([cls_mask, mask.bool()], 1)
         return x, full_mask
 
 
@@ -522,9 +522,12 @@ class MatchingHead(nn.Module):
 class LunarModel(nn.Module):
     """src/models/model.cpp: embedding → encoder → pooler → head."""
 
-    def __init__(self, c):
+    def __init__(self, c, task=None):
         super().__init__()
         self.config = c
+        # The run's {"name", "padding"} (config.task_config): how lunar_torch.batches tokenises
+        # and pads; None for a model built without a run, which batches refuses.
+        self.task = task
         self.use_masks = c["masks"] == "on"
         self.embedding = InputEmbedding(c)
         arch = c["architecture"]
@@ -547,6 +550,10 @@ class LunarModel(nn.Module):
         return self.pooler(sequence, memory, encoder_mask)
 
     def forward(self, tokens, mask=None, tokens2=None, mask2=None):
+        """Logits [B, C] for tokens [B, L] int64 (token ids, 0 = padding; pixel intensities
+        0..255 for image tasks) and mask [B, L] bool (true = real; None = all real). Matching
+        models take the second documents as tokens2, mask2 [B, L2]. lunar_torch.batches makes
+        these tensors from text lines."""
         u = self.encode(tokens, mask)
         if not self.config["pair"]:
             return self.classifier(u)
@@ -556,6 +563,7 @@ class LunarModel(nn.Module):
         return self.encoder.regularization()
 
 
-def build_model(config):
-    """A model for a resolved [model] config (model_config / load_model_config)."""
-    return LunarModel(config)
+def build_model(config, task=None):
+    """A model for a resolved [model] config (config.model_config) and optionally its run's
+    [task] (config.task_config), with fresh weights."""
+    return LunarModel(config, task)
