@@ -1,4 +1,5 @@
-// `lunar report`: results tables, statistics and the HTML report of a folder of runs.
+// `lunar report`: results tables, statistics and the HTML report of a folder of runs, or the page
+// of a single run (a folder holding config.toml itself), finished or still training.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -14,6 +15,7 @@
 #include "lunar/report/collapse_table.h"
 #include "lunar/report/html.h"
 #include "lunar/report/run_data.h"
+#include "lunar/report/run_page.h"
 #include "lunar/report/study_stats.h"
 
 namespace lunar::cli {
@@ -73,7 +75,7 @@ std::string statistics_text(const report::StudyStatistics& statistics) {
   return out;
 }
 
-void run_report(const ReportOptions& options) {
+void study_report(const ReportOptions& options) {
   check(options.table.empty() || options.table == "md" || options.table == "csv",
         "[report] --table: expected md or csv, got '{}'", options.table);
   const auto runs = report::load_runs(options.runs);
@@ -111,18 +113,47 @@ void run_report(const ReportOptions& options) {
     fmt::print("{}\n{}", markdown_tables(table), statistics_text(statistics));
   }
 }
+
+// One run: its page with --out (re-running it on a live run refreshes the page), else a summary.
+void run_page(const ReportOptions& options) {
+  check(options.table.empty() && !options.stats,
+        "[report] expected --table and --stats with a folder of runs, got them with the single "
+        "run '{}'",
+        options.runs);
+  const auto run = report::load_run(options.runs);
+  const bool has_memory = models::find_architecture(run.architecture).has_memory;
+  if (options.out.empty()) {
+    fmt::print("{}", report::run_summary_text(run, has_memory));
+    return;
+  }
+  const fs::path out = options.out;
+  if (out.has_parent_path()) fs::create_directories(out.parent_path());
+  write_atomically(out, report::build_run_page(run, has_memory));
+  fmt::print("lunar report: run {} ({}) -> {}\n", options.runs,
+             run.results ? "finished" : "in progress", out.string());
+}
+
+void run_report(const ReportOptions& options) {
+  if (fs::exists(fs::path(options.runs) / "config.toml")) {
+    run_page(options);
+  } else {
+    study_report(options);
+  }
+}
 }  // namespace
 
 void register_report(CLI::App& app) {
   auto options = std::make_shared<ReportOptions>();
-  auto* cmd = app.add_subcommand("report", "Tables, statistics and an HTML report of a study");
-  cmd->add_option("--runs", options->runs, "folder of run directories (a sweep's --out)")
+  auto* cmd = app.add_subcommand(
+      "report", "Tables, statistics and an HTML report of a study, or the page of one run");
+  cmd->add_option("--runs", options->runs,
+                  "folder of run directories (a sweep's --out), or one run directory")
       ->required();
   cmd->add_option("--out", options->out,
-                  "HTML report to write; the tables go beside it as .md and .csv");
+                  "HTML page to write; for a study the tables go beside it as .md and .csv");
   cmd->add_option("--table", options->table, "print the results table: md | csv");
   cmd->add_flag("--stats", options->stats, "print the Friedman, Holm and Wilcoxon results");
-  cmd->add_option("--title", options->title, "report title")->capture_default_str();
+  cmd->add_option("--title", options->title, "study report title")->capture_default_str();
   cmd->callback([options] { run_report(*options); });
 }
 

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -36,7 +37,10 @@ namespace {
 namespace fs = std::filesystem;
 
 struct SweepOptions {
-  std::string grid;
+  std::string grid;                    // a grid file, or:
+  std::string config;                  // a base configuration with
+  std::vector<std::string> grid_sets;  // axes key=v1,v2,... and
+  std::vector<std::string> sets;       // fixed settings key=value
   std::string out = "runs/sweep";
   int jobs = 1;
   int threads_per_job = 0;
@@ -51,7 +55,7 @@ struct Planned {
   report::GridRun run;
   fs::path dir;
   State state = State::kNew;
-  std::string status;  // pending | running | done | failed | interrupted | skipped
+  std::string status;  // pending | running | done | failed | interrupted
   double seconds = 0.0;
 };
 
@@ -61,25 +65,55 @@ std::vector<std::string> assignments(const report::GridRun& run) {
   return out;
 }
 
-// A finished run's result as its summary.json says it (the file the report reads).
-std::string result_text(const fs::path& dir) {
+// A finished run's results as its summary.json says them (the file the report reads), or why
+// they cannot be read.
+struct Finished {
+  std::optional<report::RunResults> results;
+  std::string error;
+};
+
+Finished finished_run(const fs::path& dir) {
   try {
-    if (const auto results = report::load_run(dir).results) {
-      return fmt::format(": test accuracy {:.4f} (best checkpoint), majority class {:.4f}",
-                         results->test_accuracy_best, results->majority_rate);
-    }
+    return {report::load_run(dir).results, ""};
   } catch (const Error& error) {
-    return fmt::format(": {}", error.what());
+    return {std::nullopt, error.what()};
   }
-  return "";
+}
+
+std::string result_text(const Finished& finished) {
+  if (!finished.results) return finished.error.empty() ? "" : ": " + finished.error;
+  return fmt::format(": test accuracy {:.4f} (best checkpoint), majority class {:.4f}",
+                     finished.results->test_accuracy_best, finished.results->majority_rate);
+}
+
+// The sweep's grid, from the grid file or from the command line.
+report::Grid load_sweep_grid(const SweepOptions& options) {
+  std::vector<std::string> keys;
+  for (const auto& key : train::describe_keys()) keys.push_back(key.key);
+  check(options.grid.empty() != options.config.empty(),
+        "[sweep] expected either --grid FILE or --config FILE with --grid-set key=v1,v2");
+  check(!options.grid.empty() || !options.grid_sets.empty(),
+        "[sweep] --config: expected at least one --grid-set key=v1,v2,...");
+  check(
+      options.grid.empty() || (options.grid_sets.empty() && options.sets.empty()),
+      "[sweep] --grid-set and --set go with --config; a grid file holds its own [grid] and [set]");
+  if (!options.grid.empty()) return report::load_grid(options.grid, keys);
+  return report::command_line_grid(fs::absolute(options.config).lexically_normal(),
+                                   options.grid_sets, options.sets, keys);
+}
+
+// The arguments that name this sweep's grid, for commands that repeat the sweep.
+std::vector<std::string> grid_arguments(const SweepOptions& options) {
+  if (!options.grid.empty()) return {"--grid", fs::absolute(options.grid).lexically_normal()};
+  std::vector<std::string> args{"--config", fs::absolute(options.config).lexically_normal()};
+  for (const auto& axis : options.grid_sets) args.insert(args.end(), {"--grid-set", axis});
+  for (const auto& fixed : options.sets) args.insert(args.end(), {"--set", fixed});
+  return args;
 }
 
 // Expands the grid, checks every run's configuration as `lunar train` would, and leaves out the
 // memory size of models without memory (their runs would otherwise repeat).
-std::vector<report::GridRun> plan_runs(const fs::path& grid_file) {
-  std::vector<std::string> keys;
-  for (const auto& key : train::describe_keys()) keys.push_back(key.key);
-  const auto grid = report::load_grid(grid_file, keys);
+std::vector<report::GridRun> plan_runs(const report::Grid& grid) {
   std::map<std::string, bool> memoryless;
   for (const auto& run : report::expand_grid(grid)) {
     try {
@@ -88,7 +122,7 @@ std::vector<report::GridRun> plan_runs(const fs::path& grid_file) {
       memoryless[run.name] = !models::find_architecture(config.model.architecture).has_memory;
     } catch (const Error& error) {
       throw Error(
-          fmt::format("[sweep] {}: run '{}': {}", grid_file.string(), run.name, error.what()));
+          fmt::format("[sweep] {}: run '{}': {}", grid.file.string(), run.name, error.what()));
     }
   }
   return report::drop_setting(report::expand_grid(grid), "model.luna.memory_len",
@@ -104,7 +138,7 @@ std::string command_line(const std::vector<std::string>& args) {
 void write_manifest(const SweepOptions& options, const std::vector<Planned>& runs,
                     const std::string& executable) {
   nlohmann::ordered_json manifest;
-  manifest["grid"] = fs::absolute(options.grid).lexically_normal().string();
+  manifest["grid"] = command_line(grid_arguments(options));
   manifest["out"] = fs::absolute(options.out).lexically_normal().string();
   manifest["jobs"] = options.jobs;
   manifest["runs"] = nlohmann::ordered_json::array();
@@ -166,16 +200,17 @@ void run_sweep(SweepOptions options) {
   check(options.threads_per_job >= 0, "[sweep] --threads-per-job: expected >= 0, got {}",
         options.threads_per_job);
   const std::string executable = fs::read_symlink("/proc/self/exe").string();
-  auto runs = plan_runs(options.grid);
+  auto runs = plan_runs(load_sweep_grid(options));
   const fs::path out = options.out;
 
   if (options.emit_commands) {
     // Each line is this sweep narrowed to one run, so a requeued task skips or resumes it.
-    const auto grid = fs::absolute(options.grid).lexically_normal().string();
     const auto out_dir = fs::absolute(out).lexically_normal().string();
     for (const auto& run : runs) {
-      std::vector<std::string> args{executable, "sweep", "--grid", grid,
-                                    "--out",    out_dir, "--only", run.name};
+      std::vector<std::string> args{executable, "sweep"};
+      const auto grid = grid_arguments(options);
+      args.insert(args.end(), grid.begin(), grid.end());
+      args.insert(args.end(), {"--out", out_dir, "--only", run.name});
       if (options.threads_per_job > 0) {
         args.insert(args.end(), {"--threads-per-job", std::to_string(options.threads_per_job)});
       }
@@ -186,8 +221,8 @@ void run_sweep(SweepOptions options) {
   if (!options.only.empty()) {
     const auto found = std::find_if(
         runs.begin(), runs.end(), [&](const report::GridRun& r) { return r.name == options.only; });
-    check(found != runs.end(), "[sweep] --only: {} has no run named '{}' (see --dry-run)",
-          options.grid, options.only);
+    check(found != runs.end(), "[sweep] --only: the grid has no run named '{}' (see --dry-run)",
+          options.only);
     runs = {*found};
   }
   if (options.threads_per_job == 0) {
@@ -198,9 +233,16 @@ void run_sweep(SweepOptions options) {
   int counts[3] = {0, 0, 0};
   for (const auto& run : runs) {
     Planned p{run, out / run.name, state_of(out / run.name), "pending", 0.0};
-    if (p.state == State::kDone) p.status = "skipped";
     ++counts[static_cast<int>(p.state)];
     planned.push_back(p);
+  }
+  std::vector<std::string> earlier;  // finished by an earlier invocation: kept as they were
+  for (auto& p : planned) {
+    if (p.state != State::kDone) continue;
+    const auto finished = finished_run(p.dir);
+    p.status = "done";
+    if (finished.results) p.seconds = finished.results->seconds;
+    earlier.push_back(fmt::format("done    {} (earlier){}", p.run.name, result_text(finished)));
   }
   fmt::print(
       "lunar sweep: {} runs in {} ({} to run, {} to resume, {} finished), {} at a time, "
@@ -214,6 +256,7 @@ void run_sweep(SweepOptions options) {
     }
     return;
   }
+  for (const auto& line : earlier) fmt::print("{}\n", line);
   fs::create_directories(out);
   train::install_stop_handlers();
   const bool manifest = options.only.empty();  // array tasks would overwrite each other's
@@ -272,7 +315,7 @@ void run_sweep(SweepOptions options) {
     p.status = ok ? "done" : saved ? "interrupted" : "failed";
     if (ok) {
       fmt::print("[{}/{}] done    {} ({:.0f} s){}\n", finished, total, p.run.name, p.seconds,
-                 result_text(p.dir));
+                 result_text(finished_run(p.dir)));
     } else if (saved) {
       fmt::print("[{}/{}] stopped {} (the same command continues it)\n", finished, total,
                  p.run.name);
@@ -307,7 +350,13 @@ void run_sweep(SweepOptions options) {
 void register_sweep(CLI::App& app) {
   auto options = std::make_shared<SweepOptions>();
   auto* cmd = app.add_subcommand("sweep", "Run a grid of training runs (a study) from a grid file");
-  cmd->add_option("--grid", options->grid, "grid file (configs/studies/...)")->required();
+  cmd->add_option("--grid", options->grid, "grid file (configs/studies/...)");
+  cmd->add_option("--config", options->config,
+                  "base configuration of a command-line grid (instead of --grid)");
+  cmd->add_option("--grid-set", options->grid_sets,
+                  "with --config: an axis of the grid, key=v1,v2,... (repeatable)");
+  cmd->add_option("--set", options->sets,
+                  "with --config: a setting of every run, key=value (repeatable)");
   cmd->add_option("--out", options->out, "folder for the run directories and sweep.json")
       ->capture_default_str();
   cmd->add_option("-j,--jobs", options->jobs, "runs at once")->capture_default_str();

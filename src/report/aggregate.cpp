@@ -103,8 +103,7 @@ size_t at_majority(const Cell& cell, Metric metric) {
   size_t count = 0;
   for (const auto* run : cell.runs) {
     const auto found = values.find(run->seed);
-    // Both are counts over the same test set divided by its size.
-    if (found != values.end() && std::abs(found->second - run->results->majority_rate) < 1e-9) {
+    if (found != values.end() && at_majority_rate(found->second, run->results->majority_rate)) {
       ++count;
     }
   }

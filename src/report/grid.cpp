@@ -122,7 +122,62 @@ std::vector<std::string> config_labels(const std::vector<fs::path>& configs) {
   return labels;
 }
 
+std::string unknown_key_message(const std::string& where, const std::string& key,
+                                const std::vector<std::string>& keys) {
+  const auto closest = closest_spelling(key, keys);
+  return fmt::format(
+      "expected a configuration key{}, got an unknown key {}(lunar train --list-keys lists them)",
+      where.empty() ? "" : " " + where, closest ? "(did you mean " + *closest + "?) " : "");
+}
+
+// `key=value`, the key known.
+Setting parse_assignment(const std::string& option, const std::string& text,
+                         const std::vector<std::string>& keys) {
+  const auto equals = text.find('=');
+  check(equals != std::string::npos && equals > 0 && equals + 1 < text.size(),
+        "[sweep] {} '{}': expected key=value", option, text);
+  Setting setting{text.substr(0, equals), text.substr(equals + 1)};
+  check(std::find(keys.begin(), keys.end(), setting.key) != keys.end(), "[sweep] {} '{}': {}",
+        option, text, unknown_key_message("", setting.key, keys));
+  return setting;
+}
+
 }  // namespace
+
+Grid command_line_grid(const fs::path& config, const std::vector<std::string>& grid_sets,
+                       const std::vector<std::string>& sets, const std::vector<std::string>& keys) {
+  check(fs::is_regular_file(config), "[sweep] --config: expected an existing file, got '{}'",
+        config.string());
+  Grid grid;
+  grid.file = "--grid-set";
+  grid.configs = {config};
+  std::set<std::string> used;
+  for (const auto& text : grid_sets) {
+    const auto setting = parse_assignment("--grid-set", text, keys);
+    check(used.insert(setting.key).second, "[sweep] --grid-set: key '{}' given twice", setting.key);
+    GridAxis axis{setting.key, {}};
+    std::set<std::string> seen;
+    std::stringstream values(setting.value);
+    for (std::string value; std::getline(values, value, ',');) {
+      check(!value.empty(), "[sweep] --grid-set '{}': expected values separated by commas", text);
+      check(seen.insert(value).second, "[sweep] --grid-set '{}': value '{}' given twice", text,
+            value);
+      axis.values.push_back(value);
+    }
+    grid.axes.push_back(axis);
+  }
+  for (const auto& text : sets) {
+    const auto setting = parse_assignment("--set", text, keys);
+    check(used.insert(setting.key).second,
+          "[sweep] --set '{}': key '{}' is also given by --grid-set or another --set", text,
+          setting.key);
+    grid.fixed.push_back(setting);
+  }
+  const auto by_key = [](const auto& a, const auto& b) { return a.key < b.key; };
+  std::sort(grid.axes.begin(), grid.axes.end(), by_key);
+  std::sort(grid.fixed.begin(), grid.fixed.end(), by_key);
+  return grid;
+}
 
 Grid load_grid(const fs::path& file, const std::vector<std::string>& keys) {
   std::ifstream in(file, std::ios::binary);
@@ -158,11 +213,8 @@ Grid load_grid(const fs::path& file, const std::vector<std::string>& keys) {
       std::sort(entries.begin(), entries.end());
       for (const auto& [dotted, value] : entries) {
         if (std::find(keys.begin(), keys.end(), dotted) == keys.end()) {
-          const auto closest = closest_spelling(dotted, keys);
           throw DataError(file.string(), line_of(*value), dotted,
-                          fmt::format("expected a configuration key in [{}], got an unknown key "
-                                      "{}(lunar train --list-keys lists them)",
-                                      name, closest ? "(did you mean " + *closest + "?) " : ""));
+                          unknown_key_message("in [" + name + "]", dotted, keys));
         }
         if (name == "set") {
           grid.fixed.push_back({dotted, toml_text(*value)});

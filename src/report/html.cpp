@@ -24,7 +24,10 @@ h3{font-size:15px}table{border-collapse:collapse;margin:8px 0}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}
 td:first-child,th:first-child{text-align:left}.figs{display:flex;flex-wrap:wrap;gap:12px}
 .note{color:#666;font-size:13px}figure{margin:0}figcaption{font-size:12px;color:#444}
-img.heat{max-width:380px;border:1px solid #ddd})";
+img.heat{max-width:380px;border:1px solid #ddd}img.fit{max-width:100%;border:1px solid #ddd}
+.pairs{display:grid;grid-template-columns:1fr 1fr;gap:12px;align-items:start}
+.warn{color:#c00;font-weight:bold}pre{background:#f7f7f7;padding:8px;font-size:12px}
+details{margin:16px 0}summary{cursor:pointer;font-weight:bold}table.facts td{text-align:left})";
 
 std::string results_table(const ResultTable& table, Metric metric) {
   std::string html = "<table><tr><th>model</th>";
@@ -149,8 +152,7 @@ std::string heatmap_section(const ResultTable& table) {
       const RunData& run = *runs.front();  // the lowest seed
       std::vector<fs::path> memory, gradient;
       for (const auto& path : run.heatmaps) {
-        const auto name = path.filename().string();
-        (name.rfind("memory_grad_", 0) == 0 ? gradient : memory).push_back(path);
+        (parse_heatmap_name(path).gradient ? gradient : memory).push_back(path);
       }
       std::vector<fs::path> shown;
       if (!memory.empty()) shown.push_back(memory.front());
@@ -159,12 +161,7 @@ std::string heatmap_section(const ResultTable& table) {
       if (gradient.size() > 1) shown.push_back(gradient.back());
       html += fmt::format("<h3>{} on {} (seed {})</h3>\n<div class=\"figs\">\n",
                           escape_html(model.label()), escape_html(task), run.seed);
-      for (const auto& path : shown) {
-        html += fmt::format(
-            "<figure><img class=\"heat\" alt=\"{0}\" src=\"data:image/png;base64,{1}\">"
-            "<figcaption>{0}</figcaption></figure>\n",
-            escape_html(path.filename().string()), base64(read_bytes(path)));
-      }
+      for (const auto& path : shown) html += png_figure(path, path.filename().string(), "heat");
       html += "</div>\n";
     }
   }
@@ -189,16 +186,31 @@ std::string base64(const std::string& bytes) {
   return out;
 }
 
+std::string page_head(const std::string& title) {
+  return fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n"
+      "<style>{}</style></head><body>\n",
+      escape_html(title), kStyle);
+}
+
+std::string png_figure(const fs::path& path, const std::string& caption,
+                       const std::string& image_class) {
+  return fmt::format(
+      "<figure><img class=\"{0}\" alt=\"{1}\" src=\"data:image/png;base64,{2}\">"
+      "<figcaption>{1}</figcaption></figure>\n",
+      image_class, escape_html(caption), base64(read_bytes(path)));
+}
+
 std::string build_html(const ReportInput& input) {
   const ResultTable& table = *input.table;
   int finished = 0;
   for (const auto& entry : table.cells) finished += static_cast<int>(entry.second.runs.size());
-  std::string html = fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}</title>\n"
-      "<style>{1}</style></head><body>\n<h1>{0}</h1>\n<p class=\"note\">Runs: {2} ({3} finished, "
-      "{4} unfinished).</p>\n",
-      escape_html(input.title), kStyle, escape_html(input.source), finished,
-      table.unfinished.size());
+  std::string html =
+      page_head(input.title) + fmt::format(
+                                   "<h1>{}</h1>\n<p class=\"note\">Runs: {} ({} finished, {} "
+                                   "unfinished).</p>\n",
+                                   escape_html(input.title), escape_html(input.source), finished,
+                                   table.unfinished.size());
   if (!table.unfinished.empty()) {
     html += "<p class=\"note\">Unfinished (left out): ";
     for (size_t i = 0; i < table.unfinished.size(); ++i) {

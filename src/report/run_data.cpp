@@ -40,9 +40,10 @@ T config_value(const toml::table& table, const fs::path& path, const std::string
 
 void read_config(RunData& run) {
   const auto path = run.dir / "config.toml";
+  run.config_text = read_text(path);
   toml::table table;
   try {
-    table = toml::parse(read_text(path), path.string());
+    table = toml::parse(run.config_text, path.string());
   } catch (const toml::parse_error& error) {
     throw DataError(path.string(), static_cast<int64_t>(error.source().begin.line), "",
                     fmt::format("expected valid TOML: {}", error.description()));
@@ -51,6 +52,9 @@ void read_config(RunData& run) {
   run.memory_len = config_value<int64_t>(table, path, "model.luna.memory_len");
   run.task = config_value<std::string>(table, path, "task.name");
   run.seed = config_value<int64_t>(table, path, "train.seed");
+  if (table.at_path("train.steps")) {
+    run.planned_steps = config_value<int64_t>(table, path, "train.steps");
+  }
 }
 
 double number(const nlohmann::json& object, const fs::path& path, const std::string& key) {
@@ -60,6 +64,14 @@ double number(const nlohmann::json& object, const fs::path& path, const std::str
   }
   return found->get<double>();
 }
+
+}  // namespace
+
+bool at_majority_rate(double accuracy, double majority_rate) {
+  return std::abs(accuracy - majority_rate) < 1e-9;
+}
+
+namespace {
 
 RunResults read_summary(const fs::path& path) {
   nlohmann::json object;
@@ -77,6 +89,13 @@ RunResults read_summary(const fs::path& path) {
   r.test_accuracy_last = number(object, path, "test_accuracy_last");
   r.majority_rate = number(object, path, "majority_rate");
   r.seconds = number(object, path, "seconds");
+  const auto flag = object.find("best_predicts_one_class");
+  if (flag != object.end() && !flag->is_boolean()) {
+    throw DataError(path.string(), 0, "best_predicts_one_class", "expected true or false");
+  }
+  r.best_predicts_one_class = flag != object.end()
+                                  ? flag->get<bool>()
+                                  : at_majority_rate(r.test_accuracy_best, r.majority_rate);
   return r;
 }
 
@@ -122,6 +141,23 @@ std::vector<MetricsPoint> read_metrics(const fs::path& path) {
 }
 
 }  // namespace
+
+HeatmapName parse_heatmap_name(const fs::path& path) {
+  HeatmapName name;
+  const auto stem = path.stem().string();
+  for (const std::string prefix : {"memory_grad_step", "memory_step"}) {
+    if (stem.rfind(prefix, 0) != 0) continue;
+    const auto digits = stem.substr(prefix.size());
+    if (digits.empty() || digits.size() > 18 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      break;
+    }
+    name.gradient = prefix == "memory_grad_step";
+    name.step = std::stoll(digits);
+    break;
+  }
+  return name;
+}
 
 RunData load_run(const fs::path& dir) {
   RunData run;

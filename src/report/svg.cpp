@@ -15,28 +15,40 @@ namespace lunar::report {
 
 namespace {
 
-// About `count` round tick values covering [low, high].
-std::vector<double> ticks(double low, double high, int count) {
+struct Ticks {
+  std::vector<double> values;
+  double step = 1.0;
+};
+
+// About `count` round tick values covering [low, high], `step` apart (1, 2, 2.5 or 5 times a power
+// of ten).
+Ticks ticks(double low, double high, int count) {
   const double span = high - low;
   const double raw = span / count;
   const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-  double step = magnitude;
+  Ticks out;
   for (double factor : {1.0, 2.0, 2.5, 5.0, 10.0}) {
-    step = factor * magnitude;
-    if (span / step <= count) break;
+    out.step = factor * magnitude;
+    if (span / out.step <= count) break;
   }
-  std::vector<double> out;
-  for (double t = std::ceil(low / step) * step; t <= high + 1e-9 * span; t += step) {
-    out.push_back(std::abs(t) < 1e-12 * span ? 0.0 : t);
+  for (double t = std::ceil(low / out.step) * out.step; t <= high + 1e-9 * span; t += out.step) {
+    out.values.push_back(std::abs(t) < 1e-12 * span ? 0.0 : t);
   }
   return out;
 }
 
-std::string tick_text(double value) {
-  if (value != 0.0 && (std::abs(value) >= 1e5 || std::abs(value) < 1e-3)) {
-    return fmt::format("{:.1e}", value);
+// A tick's label with the digits its spacing needs, so that neighbours never read the same (a
+// nearly flat curve, e.g. an entropy of 0.999998 .. 0.999999, gets ticks 0.9999980, 0.9999985).
+std::string tick_text(double value, double step) {
+  if (value == 0.0) return "0";
+  const int step_exponent = static_cast<int>(std::floor(std::log10(step) + 1e-9));
+  const double mantissa = step / std::pow(10.0, step_exponent);
+  const int extra = std::abs(mantissa - std::round(mantissa)) > 1e-6 ? 1 : 0;  // 2.5
+  if ((std::abs(value) >= 1e5 || std::abs(value) < 1e-3)) {
+    const int value_exponent = static_cast<int>(std::floor(std::log10(std::abs(value))));
+    return fmt::format("{:.{}e}", value, std::max(1, value_exponent - step_exponent + extra));
   }
-  return fmt::format("{:g}", value);
+  return fmt::format("{:.{}f}", value, std::max(0, extra - step_exponent));
 }
 
 }  // namespace
@@ -74,8 +86,8 @@ std::string series_colour(size_t index) {
 }
 
 std::string line_chart_svg(const LineChart& chart) {
-  const double left = 58, right = 130, top = 28, bottom = 42;
-  const double plot_w = chart.width - left - right;
+  double left = 58;  // widened below for long y tick labels
+  const double right = 130, top = 28, bottom = 42;
   const double plot_h = chart.height - top - bottom;
   double x_min = std::numeric_limits<double>::infinity(), x_max = -x_min;
   double y_min = x_min, y_max = -x_min;
@@ -97,6 +109,10 @@ std::string line_chart_svg(const LineChart& chart) {
     return svg +
            fmt::format("<text x=\"{}\" y=\"{}\">no data</text>\n</svg>\n", left, top + plot_h / 2);
   }
+  for (const auto& reference : chart.references) {
+    y_min = std::min(y_min, reference.y);
+    y_max = std::max(y_max, reference.y);
+  }
   if (x_max == x_min) x_max = x_min + 1;
   if (y_max == y_min) {
     y_max += 0.5 * std::max(1e-6, std::abs(y_max));
@@ -105,22 +121,32 @@ std::string line_chart_svg(const LineChart& chart) {
   const double pad = 0.05 * (y_max - y_min);
   y_min -= pad;
   y_max += pad;
+  const auto y_ticks = ticks(y_min, y_max, 5);
+  std::vector<std::string> y_labels;
+  for (double t : y_ticks.values) {
+    y_labels.push_back(tick_text(t, y_ticks.step));
+    // About 6.2 px a character at 11 px, after the rotated axis label (to x = 20).
+    left = std::max(left, 26 + 6.2 * static_cast<double>(y_labels.back().size()));
+  }
+  const double plot_w = chart.width - left - right;
   const auto px = [&](double x) { return left + (x - x_min) / (x_max - x_min) * plot_w; };
   const auto py = [&](double y) { return top + (1.0 - (y - y_min) / (y_max - y_min)) * plot_h; };
   svg += fmt::format(
       "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#999\"/>\n", left,
       top, plot_w, plot_h);
-  for (double t : ticks(x_min, x_max, 6)) {
+  const auto x_ticks = ticks(x_min, x_max, 6);
+  for (double t : x_ticks.values) {
     svg += fmt::format(
         "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#eee\"/>"
         "<text x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
-        px(t), top, top + plot_h, top + plot_h + 14, tick_text(t));
+        px(t), top, top + plot_h, top + plot_h + 14, tick_text(t, x_ticks.step));
   }
-  for (double t : ticks(y_min, y_max, 5)) {
+  for (size_t i = 0; i < y_ticks.values.size(); ++i) {
+    const double y = py(y_ticks.values[i]);
     svg += fmt::format(
         "<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"#eee\"/>"
         "<text x=\"{3}\" y=\"{4:.1f}\" text-anchor=\"end\">{5}</text>\n",
-        left, py(t), left + plot_w, left - 4, py(t) + 4, tick_text(t));
+        left, y, left + plot_w, left - 4, y + 4, y_labels[i]);
   }
   svg += fmt::format(
       "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n"
@@ -155,6 +181,14 @@ std::string line_chart_svg(const LineChart& chart) {
         "<text x=\"{4}\" y=\"{5}\">{6}</text>\n",
         left + plot_w + 8, ly, left + plot_w + 26, colour, left + plot_w + 30, ly + 4,
         escape_html(s.label));
+  }
+  for (const auto& reference : chart.references) {
+    svg += fmt::format(
+        "<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"{3}\" "
+        "stroke-width=\"2\" stroke-dasharray=\"6,4\"/>"
+        "<text x=\"{4}\" y=\"{5:.1f}\" text-anchor=\"end\" fill=\"{3}\">{6}</text>\n",
+        left, py(reference.y), left + plot_w, kReferenceColour, left + plot_w - 4,
+        py(reference.y) - 4, escape_html(reference.label));
   }
   return svg + "</svg>\n";
 }

@@ -136,6 +136,31 @@ TEST_F(AggregateTest, MeanCurveKeepsStepsEveryRunHas) {
   EXPECT_NEAR(two.stddev[1], std::sqrt(0.02), 1e-12);
 }
 
+TEST_F(AggregateTest, OneClassFlagFromTheSummaryOrFromTheMajorityRateOfOlderOnes) {
+  const auto older_at = make_run("a", "luna", 1, 0, 0.17, 0.2);  // no flag, at the majority rate
+  const auto older_above = make_run("b", "luna", 1, 1, 0.3, 0.2);
+  EXPECT_TRUE(load_run(older_at).results->best_predicts_one_class);
+  EXPECT_FALSE(load_run(older_above).results->best_predicts_one_class);
+  const auto write = [](const fs::path& dir, const std::string& flag) {
+    std::ofstream(dir / "summary.json")
+        << "{\"steps\": 200, \"best_step\": 100, \"best_validation_accuracy\": 0.3,"
+        << " \"test_accuracy_best\": 0.17, \"test_accuracy_last\": 0.2, \"majority_rate\": 0.17,"
+        << " \"seconds\": 1, \"best_predicts_one_class\": " << flag << "}\n";
+  };
+  write(older_at, "false");  // at the majority rate by chance, with several classes predicted
+  EXPECT_FALSE(load_run(older_at).results->best_predicts_one_class);
+  write(older_at, "true");
+  EXPECT_TRUE(load_run(older_at).results->best_predicts_one_class);
+  write(older_at, "1");
+  try {
+    load_run(older_at);
+    ADD_FAILURE() << "a non-boolean flag must be refused";
+  } catch (const lunar::DataError& error) {
+    EXPECT_NE(std::string(error.what()).find("best_predicts_one_class"), std::string::npos)
+        << error.what();
+  }
+}
+
 TEST_F(AggregateTest, SeedsAtTheMajorityRateAreFlagged) {
   // make_run's majority rate is 0.17: seed 0 predicts one class at its best checkpoint, seeds 0
   // and 1 at the last step.

@@ -11,6 +11,7 @@
 #include "lunar/report/grid.h"
 
 namespace fs = std::filesystem;
+using lunar::report::command_line_grid;
 using lunar::report::expand_grid;
 using lunar::report::load_grid;
 
@@ -159,3 +160,51 @@ TEST_F(GridTest, TrainCommandLinesQuoteWhatTheShellWouldSplit) {
 }
 
 }  // namespace
+
+TEST_F(GridTest, CommandLineGridExpandsAsTheSameGridFile) {
+  const auto from_file =
+      expand_grid(load_grid(write("base = \"base.toml\"\n[grid]\n"
+                                  "\"train.seed\" = [0, 1]\n"
+                                  "\"model.architecture\" = [\"luna\", \"preluna\"]\n"
+                                  "[set]\n\"train.steps\" = 5\n"),
+                            known));
+  const auto from_line = expand_grid(
+      command_line_grid(dir_ / "base.toml", {"train.seed=0,1", "model.architecture=luna,preluna"},
+                        {"train.steps=5"}, known));
+  ASSERT_EQ(from_line.size(), 4u);
+  ASSERT_EQ(from_line.size(), from_file.size());
+  for (size_t i = 0; i < from_line.size(); ++i) {
+    EXPECT_EQ(from_line[i].name, from_file[i].name);
+    ASSERT_EQ(from_line[i].overrides.size(), 3u);
+    for (size_t j = 0; j < 3; ++j) {
+      EXPECT_EQ(from_line[i].overrides[j].key, from_file[i].overrides[j].key);
+      EXPECT_EQ(from_line[i].overrides[j].value, from_file[i].overrides[j].value);
+    }
+  }
+  EXPECT_EQ(from_line[1].name, "luna_seed1");  // axes sorted by key, the last fastest
+}
+
+TEST_F(GridTest, CommandLineGridErrorsNameTheOption) {
+  const auto message = [&](const std::vector<std::string>& axes,
+                           const std::vector<std::string>& sets, const std::string& config) {
+    try {
+      command_line_grid(dir_ / config, axes, sets, known);
+    } catch (const lunar::Error& error) {
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message({"train.sede=0,1"}, {}, "base.toml").find("--grid-set 'train.sede=0,1'"),
+            std::string::npos);
+  EXPECT_NE(message({"train.sede=0,1"}, {}, "base.toml").find("did you mean train.seed?"),
+            std::string::npos);
+  EXPECT_NE(message({"train.seed"}, {}, "base.toml").find("expected key=value"), std::string::npos);
+  EXPECT_NE(message({"train.seed=0,,1"}, {}, "base.toml").find("separated by commas"),
+            std::string::npos);
+  EXPECT_NE(message({"train.seed=0,0"}, {}, "base.toml").find("value '0' given twice"),
+            std::string::npos);
+  EXPECT_NE(message({"train.seed=0,1"}, {"train.seed=3"}, "base.toml").find("also given"),
+            std::string::npos);
+  EXPECT_NE(message({"train.seed=0"}, {}, "missing.toml").find("expected an existing file"),
+            std::string::npos);
+}

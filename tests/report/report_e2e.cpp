@@ -114,6 +114,16 @@ TEST_F(Study, SweepSkipResumeReportAndBrowser) {
   EXPECT_NE(second.output.find("(0 to run, 0 to resume, 4 finished)"), std::string::npos)
       << second.output;
   EXPECT_EQ(second.output.find("started"), std::string::npos) << second.output;
+  // ... and keeps what the first said: each run done, with its time and its accuracy printed.
+  EXPECT_NE(second.output.find("done    convluna_seed1 (earlier): test accuracy "),
+            std::string::npos)
+      << second.output;
+  const auto kept = nlohmann::json::parse(read(out / "sweep.json"));
+  ASSERT_EQ(kept["runs"].size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(kept["runs"][i]["status"], "done") << kept["runs"][i].dump();
+    EXPECT_GT(kept["runs"][i]["seconds"].get<double>(), 0.0) << kept["runs"][i].dump();
+  }
 
   // A run killed after its last checkpoint (no summary yet) is resumed, not restarted.
   fs::remove(out / "luna_seed1" / "summary.json");
@@ -154,6 +164,42 @@ TEST_F(Study, SweepSkipResumeReportAndBrowser) {
   ASSERT_TRUE(fs::exists(shot)) << browser.output;
   EXPECT_GT(fs::file_size(shot), 20000u);  // a blank 1200 x 2000 page compresses to a few KB
   EXPECT_EQ(read(shot).substr(1, 3), "PNG");
+}
+
+TEST_F(Study, CommandLineGridNamesAndRunsLikeAGridFile) {
+  const auto out = dir_ / "cli-grid";
+  const std::string sweep =
+      lunar() + " sweep --config " LUNAR_SOURCE_DIR "/configs/cpu/listops_convluna.toml" +
+      " --grid-set model.architecture=luna,transformer --grid-set model.luna.memory_len=2,4" +
+      " --set task.path=" + (dir_ / "data").string() +
+      " --set task.max_length=80 --set train.steps=2 --set train.eval_every=2 --out " +
+      out.string();
+  // The transformer has no memory: one run for it, not one per memory size.
+  const auto dry = run_command(sweep + " --dry-run");
+  ASSERT_EQ(dry.code, 0) << dry.output;
+  EXPECT_NE(dry.output.find("3 runs in"), std::string::npos) << dry.output;
+  for (const char* name : {"run     luna_M2\n", "run     luna_M4\n", "run     transformer\n"}) {
+    EXPECT_NE(dry.output.find(name), std::string::npos) << name << dry.output;
+  }
+  const auto emitted = run_command(sweep + " --emit-commands");
+  ASSERT_EQ(emitted.code, 0) << emitted.output;
+  EXPECT_NE(emitted.output.find("--grid-set model.architecture=luna,transformer --grid-set "
+                                "model.luna.memory_len=2,4 --set task.path="),
+            std::string::npos)
+      << emitted.output;
+  const auto ran = run_command(sweep + " --only luna_M2");
+  ASSERT_EQ(ran.code, 0) << ran.output;
+  EXPECT_NE(read(out / "luna_M2" / "config.toml").find("memory_len = 2"), std::string::npos);
+
+  const auto typo = run_command(lunar() + " sweep --config " LUNAR_SOURCE_DIR
+                                          "/configs/cpu/listops_convluna.toml --grid-set "
+                                          "train.sede=0,1 --dry-run");
+  EXPECT_EQ(typo.code, 1) << typo.output;
+  EXPECT_NE(typo.output.find("did you mean train.seed?"), std::string::npos) << typo.output;
+  const auto both = run_command(lunar() + " sweep --grid x.toml --config y.toml --dry-run");
+  EXPECT_EQ(both.code, 1) << both.output;
+  EXPECT_NE(both.output.find("expected either --grid FILE or --config FILE"), std::string::npos)
+      << both.output;
 }
 
 TEST_F(Study, FailingRunIsReportedWithoutStoppingTheOthers) {

@@ -54,6 +54,14 @@ struct GridRun {
 // the line and the key.
 Grid load_grid(const std::filesystem::path& file, const std::vector<std::string>& keys);
 
+// The grid of a command line: one base configuration, `grid_sets` as `key=v1,v2,...` axes
+// (values are `lunar train --set` text, split at commas) and `sets` as `key=value` fixed
+// settings. An unknown key (with the closest known one), a key given twice, an empty value or a
+// missing configuration throws lunar::Error naming the option.
+Grid command_line_grid(const std::filesystem::path& config,
+                       const std::vector<std::string>& grid_sets,
+                       const std::vector<std::string>& sets, const std::vector<std::string>& keys);
+
 // All combinations, the last axis varying fastest. Names join the configuration's label (when
 // there are several configurations) and one part per axis: `M<v>` for model.luna.memory_len,
 // `seed<v>` for train.seed, the bare value for model.architecture and task.name, `<leaf>-<v>`

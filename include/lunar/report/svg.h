@@ -14,17 +14,28 @@ struct Series {
   std::vector<double> spread;  // band y ± spread; empty for no band
 };
 
+// A labelled dashed horizontal line at `y`, e.g. the majority-class rate on an accuracy chart.
+struct Reference {
+  std::string label;
+  double y = 0.0;
+};
+
+// The colour of every reference line and its label.
+inline constexpr char kReferenceColour[] = "#c000c0";
+
 struct LineChart {
   std::string title;
   std::string x_label;
   std::string y_label;
   std::vector<Series> series;
+  std::vector<Reference> references;  // the y axis extends to include them
   int width = 520;
   int height = 300;
 };
 
 // An <svg> element: axes with ticks, one coloured line (and translucent band) per series, a
-// legend. A chart with no points says so in its body.
+// legend, and each reference as a dashed line labelled above its right end. A chart with no
+// points says so in its body (and draws no reference).
 std::string line_chart_svg(const LineChart& chart);
 
 // A square matrix of p-values in [0, 1], coloured on a log scale from dark (p <= 0.001) to white
