@@ -1,6 +1,7 @@
 // `lunar eval`: accuracy and loss of a checkpoint on a split, batched and padded as the run
 // evaluated it, so the test split reproduces the run's summary.json.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -10,8 +11,10 @@
 #include "lunar/core/error.h"
 #include "lunar/core/runtime.h"
 #include "lunar/data/task.h"
+#include "lunar/train/callbacks.h"
 #include "lunar/train/checkpoint_model.h"
 #include "lunar/train/evaluate.h"
+#include "lunar/train/signals.h"
 
 namespace lunar::cli {
 
@@ -37,11 +40,25 @@ void run_eval(const EvalOptions& options) {
   check(examples != nullptr, "[eval] expected --split train, val or test, got '{}'", options.split);
   const int64_t batch =
       options.batch_size > 0 ? options.batch_size : train::evaluation_batch_size(loaded.config);
+  train::install_stop_handlers();
+  train::EvalProgressLine progress(isatty(STDERR_FILENO) == 1);
   const auto result =
       train::evaluate(loaded.model, *examples, batch, train::padded_length(loaded.config), device,
-                      loaded.config.runtime.precision == "bf16");
+                      loaded.config.runtime.precision == "bf16", [&](int64_t done, int64_t total) {
+                        progress.update(options.split, done, total);
+                        return !train::stop_requested();
+                      });
+  if (!result.complete) {
+    fmt::print(stderr, "\ninterrupted after {} of {} examples; nothing was written\n", result.count,
+               examples->size());
+    throw Interrupted{train::stop_signal()};
+  }
   fmt::print("{} {} examples: accuracy {:.4f}  loss {:.4f}  majority class {:.4f}\n", options.split,
              result.count, result.accuracy, result.loss, train::majority_rate(*examples));
+  if (train::predicts_one_class(result)) {
+    fmt::print(
+        "warning: every example got the same class: the model learnt the label prior only\n");
+  }
 }
 }  // namespace
 

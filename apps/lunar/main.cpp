@@ -29,6 +29,10 @@ int main(int argc, char** argv) {
   lunar::cli::register_bench(app);
   lunar::cli::register_sweep(app);
   lunar::cli::register_report(app);
+  if (argc == 1) {  // no command: the list of commands, as --help prints it
+    std::cerr << app.help();
+    return 1;
+  }
   // A misspelt command gets a suggestion (CLI11 alone says "A subcommand is required").
   if (argc > 1 && argv[1][0] != '-') {
     std::vector<std::string> commands;

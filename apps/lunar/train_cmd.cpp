@@ -127,6 +127,11 @@ void run_train(const TrainOptions& options) {
              summary.best_step);
   fmt::print("test accuracy {:.4f} (best checkpoint)  {:.4f} (last)  majority class {:.4f}\n",
              summary.test_accuracy_best, summary.test_accuracy_last, summary.majority_rate);
+  if (summary.best_predicts_one_class) {
+    fmt::print(
+        "warning: the best checkpoint gives every test example the same class: the model learnt "
+        "the label prior only\n");
+  }
   fmt::print("run directory: {}\n", summary.run_dir);
 }
 }  // namespace

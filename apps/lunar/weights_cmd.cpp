@@ -44,10 +44,11 @@ void run_import(const WeightsOptions& options) {
   try {
     value = torch::pickle_load(bytes);
   } catch (const c10::Error& error) {
-    throw Error(
-        fmt::format("[import] '{}' is not a state dict saved by torch.save or lunar "
-                    "export: {}",
-                    options.weights, error.what_without_backtrace()));
+    // state_dict() returns an OrderedDict carrying metadata, which LibTorch's unpickler fails on.
+    throw Error(fmt::format(
+        "[import] '{}' is not a dict of tensors saved by torch.save or lunar export (from "
+        "PyTorch, save a plain dict: torch.save(dict(model.state_dict()), path)): {}",
+        options.weights, error.what_without_backtrace()));
   }
   check(value.isGenericDict(), "[import] expected a dict of tensors in '{}'", options.weights);
   std::map<std::string, at::Tensor> state;

@@ -14,9 +14,9 @@ namespace {
 constexpr int64_t kFormatVersion = 1;
 
 at::Tensor state_tensor(const TrainingState& s) {
-  return at::tensor(
-      {kFormatVersion, s.step, s.loader.epoch, s.loader.position, s.best_step, s.evals_since_best},
-      at::kLong);
+  return at::tensor({kFormatVersion, s.step, s.loader.epoch, s.loader.position, s.best_step,
+                     s.evals_since_best, int64_t{s.evaluation_pending}},
+                    at::kLong);
 }
 
 CheckpointContents read_header(torch::serialize::InputArchive& archive,
@@ -26,7 +26,9 @@ CheckpointContents read_header(torch::serialize::InputArchive& archive,
   archive.read("state", counters);
   archive.read("best_accuracy", best);
   archive.read("config", config);
-  check(counters.numel() == 6 && counters[0].item<int64_t>() == kFormatVersion,
+  // Checkpoints written before `evaluation_pending` existed hold the first six counters.
+  check((counters.numel() == 6 || counters.numel() == 7) &&
+            counters[0].item<int64_t>() == kFormatVersion,
         "[checkpoint] expected format version {} in '{}'", kFormatVersion, path.string());
   CheckpointContents out;
   auto c = counters.accessor<int64_t, 1>();
@@ -34,6 +36,7 @@ CheckpointContents read_header(torch::serialize::InputArchive& archive,
   out.state.loader = {c[2], c[3]};
   out.state.best_step = c[4];
   out.state.evals_since_best = c[5];
+  out.state.evaluation_pending = counters.numel() == 7 && c[6] != 0;
   out.state.best_accuracy = best.item<double>();
   out.config_toml = config.toStringRef();
   at::Tensor rng;  // one row per rank; checkpoints of single processes once held one state

@@ -1,6 +1,8 @@
-// Memory-collapse diagnostics during training.
+// Memory-collapse diagnostics during training: metrics, and heatmaps as PNG files and as
+// TensorBoard images.
 #include <fmt/format.h>
 
+#include "lunar/core/atomic_file.h"
 #include "lunar/diag/heatmap.h"
 #include "lunar/diag/memory_metrics.h"
 #include "lunar/train/callbacks.h"
@@ -82,13 +84,22 @@ void DiagnosticsCallback::write_heatmaps(int64_t step, models::LunarModel& model
   diag::HeatmapOptions options;
   options.limit = memory_limit_;
   options.title = fmt::format("P step {}", step);
-  diag::write_heatmap(heatmap_dir_ / fmt::format("memory_step{:06}.png", step), values, options);
+  write_heatmap(fmt::format("memory_step{:06}.png", step), "memory/P", step, values, options);
   if (memory.grad().defined()) {
     diag::HeatmapOptions grad_options;
     grad_options.title = fmt::format("grad P step {}", step);
-    diag::write_heatmap(heatmap_dir_ / fmt::format("memory_grad_step{:06}.png", step),
-                        memory.grad().detach(), grad_options);
+    write_heatmap(fmt::format("memory_grad_step{:06}.png", step), "memory/grad_P", step,
+                  memory.grad().detach(), grad_options);
   }
+}
+
+// One PNG encoding serves both the file and TensorBoard, so the two hold the same bytes.
+void DiagnosticsCallback::write_heatmap(const std::string& file_name, const std::string& tag,
+                                        int64_t step, const at::Tensor& values,
+                                        const diag::HeatmapOptions& options) {
+  const auto png = diag::encode_png(diag::render_heatmap(values, options).image);
+  write_atomically(heatmap_dir_ / file_name, png);
+  log_->record_image(tag, step, png);
 }
 
 void DiagnosticsCallback::on_step(const StepRecord& record, models::LunarModel& model,

@@ -3,6 +3,7 @@
 
 #include <torch/nn/functional/loss.h>
 
+#include <algorithm>
 #include <map>
 
 #include "lunar/core/error.h"
@@ -21,8 +22,14 @@ models::ModelInput to_model_input(const data::Batch& batch, const at::Device& de
   return input;
 }
 
+bool predicts_one_class(const EvalResult& result) {
+  return std::count_if(result.predictions.begin(), result.predictions.end(),
+                       [](int64_t n) { return n > 0; }) == 1;
+}
+
 EvalResult evaluate(models::LunarModel& model, const std::vector<data::Example>& examples,
-                    int64_t batch_size, int64_t pad_to, const at::Device& device, bool bf16) {
+                    int64_t batch_size, int64_t pad_to, const at::Device& device, bool bf16,
+                    const EvalProgress& progress) {
   check(!examples.empty(), "[evaluate] expected a non-empty split");
   const bool was_training = model->is_training();
   model->eval();
@@ -33,17 +40,32 @@ EvalResult evaluate(models::LunarModel& model, const std::vector<data::Example>&
   options.shuffle = false;
   options.pad_to = pad_to;
   data::BatchLoader loader(examples, options);
+  const int64_t classes = model->config().num_classes;
+  auto predicted = at::zeros({classes}, at::kLong);
   double loss_sum = 0;
   int64_t correct = 0, count = 0;
+  bool complete = true;
   while (auto batch = loader.next()) {
     const auto labels = batch->labels.to(device);
     const auto logits = model->forward(to_model_input(*batch, device)).logits.to(at::kFloat);
     loss_sum += at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum).item<double>();
-    correct += (logits.argmax(-1) == labels).sum().item<int64_t>();
+    const auto guesses = logits.argmax(-1);
+    correct += (guesses == labels).sum().item<int64_t>();
+    predicted += at::bincount(guesses.cpu(), {}, classes);
     count += labels.size(0);
+    if (progress && !progress(count, static_cast<int64_t>(examples.size()))) {
+      complete = count == static_cast<int64_t>(examples.size());
+      break;
+    }
   }
   if (was_training) model->train();
-  return {loss_sum / count, static_cast<double>(correct) / count, count};
+  EvalResult result;
+  result.count = count;
+  result.loss = count > 0 ? loss_sum / count : 0.0;
+  result.accuracy = count > 0 ? static_cast<double>(correct) / count : 0.0;
+  result.predictions.assign(predicted.data_ptr<int64_t>(), predicted.data_ptr<int64_t>() + classes);
+  result.complete = complete;
+  return result;
 }
 
 double majority_rate(const std::vector<data::Example>& examples) {

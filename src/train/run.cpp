@@ -75,6 +75,7 @@ void write_summary(const fs::path& path, const RunSummary& s) {
                       {"test_accuracy_last", s.test_accuracy_last},
                       {"test_loss_best", s.test_loss_best},
                       {"majority_rate", s.majority_rate},
+                      {"best_predicts_one_class", s.best_predicts_one_class},
                       {"parameters", s.parameters},
                       {"seconds", s.seconds},
                       {"stopped_early", s.stopped_early},
@@ -89,6 +90,33 @@ data::Batch probe_batch(const std::vector<data::Example>& validation, int64_t co
   std::iota(indices.begin(), indices.end(), 0);
   return data::collate(validation, indices, pad_to);
 }
+
+// The test split at the last step and at the best checkpoint, which it loads into `model`, into
+// `summary`. False when a stop request ended an evaluation (the run resumes to evaluate again).
+bool evaluate_test(Trainer& trainer, models::LunarModel& model,
+                   const std::vector<data::Example>& test, const TrainingState& state,
+                   const fs::path& best_path, GradientSynchronizer* sync, bool main_process,
+                   RunSummary& summary) {
+  const auto at_last = trainer.evaluate_split("test", test);
+  if (!at_last.complete) return false;
+  summary.test_accuracy_last = at_last.accuracy;
+  // Rank 0 reads the best checkpoint and hands its weights to the others, so only rank 0
+  // needs the run directory here.
+  std::vector<double> has_best{main_process && fs::exists(best_path) ? 1.0 : 0.0};
+  if (sync) sync->sum(has_best);
+  if (has_best[0] == 0) return true;
+  auto best = at_last;  // the last step is the best one: the model holds best.pt's weights
+  if (state.best_step != state.step) {
+    if (main_process) load_checkpoint(best_path, *model, nullptr);
+    if (sync) sync->broadcast_model(model);
+    best = trainer.evaluate_split("test", test);
+    if (!best.complete) return false;
+  }
+  summary.test_accuracy_best = best.accuracy;
+  summary.test_loss_best = best.loss;
+  summary.best_predicts_one_class = predicts_one_class(best);
+  return true;
+}
 }  // namespace
 
 RunSummary run_training(RunConfig config, const RunOptions& options) {
@@ -98,11 +126,18 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
   const auto last = last_checkpoint(run_dir);
   const fs::path resume_from = options.resume ? resume_checkpoint(run_dir) : fs::path();
   if (!options.resume) check_fresh_run_dir(run_dir);
-  configure_threads(static_cast<int>(config.runtime.threads));
+  const int threads = configure_threads(static_cast<int>(config.runtime.threads));
   retain_freed_memory();
   const auto warning = blas_warning(detect_blas());
   if (!warning.empty()) fmt::print(stderr, "warning: {}\n", warning);
   const auto device = parse_device(config.runtime.device);
+  // A configuration written for a GPU (device = auto) says where it landed.
+  const bool cpu_fallback = config.runtime.device == "auto" && device.is_cpu();
+  if (cpu_fallback && is_main_process(options.sync.get())) {
+    fmt::print(stderr,
+               "runtime.device = auto: no GPU found; training on the CPU, {} thread(s), {}\n",
+               threads, config.runtime.precision);
+  }
 
   const auto task = data::load_task(config.task);
   apply_task_facts(config, task.info);
@@ -130,15 +165,23 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
     trainer.resume_from(resume_from);
     if (main_process) {  // steps after the checkpoint are logged again from here
       truncate_metrics_log(run_dir / kMetricsFileName, trainer.state().step);
-      truncate_event_files(run_dir / "tensorboard", trainer.state().step);
+      truncate_event_files(run_dir / "tensorboard", trainer.state().step, kRunEndTagPrefixes);
     }
   }
   std::shared_ptr<RunLog> log;
   if (main_process) {  // logs and diagnostics by rank 0 only
     log = std::make_shared<RunLog>(run_dir);
+    if (!options.resume) log->record_start(config, config_toml);
+    // The majority-class rates at step 0, so that a report on a live run can draw them (a resumed
+    // run keeps this line: truncation keeps the steps up to its checkpoint's).
+    std::map<std::string, double> majority;
+    if (!task.validation.empty()) majority["majority_val"] = majority_rate(task.validation);
+    if (!task.test.empty()) majority["majority_test"] = majority_rate(task.test);
+    if (!options.resume && !majority.empty()) log->record(0, "data", majority);
     trainer.add_callback(
         std::make_shared<ProgressCallback>(config.train.log_every, options.terminal));
     trainer.add_callback(std::make_shared<LogCallback>(log, config.train.log_every));
+    if (cpu_fallback) trainer.add_callback(std::make_shared<SlowRunWarning>(kSlowRunSeconds));
     trainer.add_callback(std::make_shared<DiagnosticsCallback>(
         log, probe_batch(task.validation, 32, padded_length(config)), device, config.diag.every,
         config.diag.heatmap_steps, run_dir / "heatmaps"));
@@ -155,35 +198,18 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
   summary.interrupted = outcome.interrupted;
   summary.majority_rate = majority_rate(task.test);
   if (!outcome.interrupted && !task.test.empty()) {
-    const int64_t batch = evaluation_batch_size(config);
-    const bool bf16 = config.runtime.precision == "bf16";
-    const int64_t pad_to = padded_length(config);
-    const auto at_last = evaluate_across(sync, model, task.test, batch, pad_to, device, bf16);
-    summary.test_accuracy_last = at_last.accuracy;
-    // Rank 0 reads the best checkpoint and hands its weights to the others, so only rank 0
-    // needs the run directory here.
-    std::vector<double> has_best{main_process && fs::exists(paths.best) ? 1.0 : 0.0};
-    if (sync) sync->sum(has_best);
-    if (has_best[0] > 0 && outcome.state.best_step == outcome.state.step) {
-      // The last step is the best one: the model holds best.pt's weights, evaluated once.
-      summary.test_accuracy_best = at_last.accuracy;
-      summary.test_loss_best = at_last.loss;
-    } else if (has_best[0] > 0) {
-      if (main_process) load_checkpoint(paths.best, *model, nullptr);
-      if (sync) sync->broadcast_model(model);
-      const auto best = evaluate_across(sync, model, task.test, batch, pad_to, device, bf16);
-      summary.test_accuracy_best = best.accuracy;
-      summary.test_loss_best = best.loss;
-    }
-    if (log) {
+    summary.interrupted = !evaluate_test(trainer, model, task.test, outcome.state, paths.best, sync,
+                                         main_process, summary);
+    if (log && !summary.interrupted) {
       log->record(summary.steps, "test",
                   {{"accuracy_best", summary.test_accuracy_best},
                    {"accuracy_last", summary.test_accuracy_last}});
     }
   }
+  if (log && !summary.interrupted) log->record_end(summary.steps);
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (!outcome.interrupted && main_process) write_summary(run_dir / "summary.json", summary);
+  if (!summary.interrupted && main_process) write_summary(run_dir / "summary.json", summary);
   return summary;
 }
 

@@ -147,14 +147,28 @@ bool Trainer::stop_requested_anywhere() {
   return flag[0] > 0;
 }
 
+EvalResult Trainer::evaluate_split(const std::string& split,
+                                   const std::vector<data::Example>& examples) {
+  return evaluate_across(sync_.get(), model_, examples, evaluation_batch_size(config_),
+                         padded_length(config_), device_, config_.runtime.precision == "bf16",
+                         [&](int64_t done, int64_t total) {
+                           for (auto& callback : callbacks_) {
+                             callback->on_eval_progress(split, done, total);
+                           }
+                           return !stop_requested();
+                         });
+}
+
 void Trainer::evaluate_and_checkpoint(TrainOutcome& outcome) {
   const auto& train = config_.train;
-  const int64_t eval_batch = evaluation_batch_size(config_);
   EvalRecord record;
   record.step = state_.step;
-  record.validation =
-      evaluate_across(sync_.get(), model_, task_.validation, eval_batch, padded_length(config_),
-                      device_, config_.runtime.precision == "bf16");
+  record.validation = evaluate_split("val", task_.validation);
+  state_.evaluation_pending = !record.validation.complete;
+  if (state_.evaluation_pending) {
+    outcome.interrupted = true;  // the last checkpoint asks its resumed run to evaluate again
+    return;
+  }
   record.improved = record.validation.accuracy > state_.best_accuracy;
   if (record.improved) {
     state_.best_accuracy = record.validation.accuracy;
@@ -180,7 +194,8 @@ TrainOutcome Trainer::run() {
   if (sync_) sync_->broadcast_model(model_);
   for (auto& callback : callbacks_) callback->on_start(state_, model_);
   const auto parameters = model_->parameters();
-  while (state_.step < train.steps && !outcome.stopped_early) {
+  if (state_.evaluation_pending) evaluate_and_checkpoint(outcome);
+  while (state_.step < train.steps && !outcome.stopped_early && !outcome.interrupted) {
     if (stop_requested_anywhere()) {
       outcome.interrupted = true;
       break;

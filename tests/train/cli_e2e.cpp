@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "lunar/core/version.h"
 #include "support/predictions.h"
 #include "support/process.h"
 
@@ -79,8 +80,15 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
   // The configuration printed at the start is the one saved, with the task's facts applied
   // (model.input.max_length = 0 becomes the task's 120), comments left out.
   const auto facts_dir = dir_ / "facts";
-  auto facts = run_command(train_command(facts_dir.string(), 1) + " model.input.max_length=0");
+  auto facts = run_command(train_command(facts_dir.string(), 1) +
+                           " model.input.max_length=0 runtime.device=auto");
   ASSERT_EQ(facts.code, 0) << facts.output;
+  if (!lunar::compat::cuda_available()) {  // a configuration for a GPU says where it landed
+    EXPECT_NE(facts.output.find(
+                  "runtime.device = auto: no GPU found; training on the CPU, 1 thread(s), fp32"),
+              std::string::npos)
+        << facts.output;
+  }
   std::string saved_lines;
   {
     std::ifstream saved(facts_dir / "config.toml");
@@ -157,6 +165,20 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
                               "'); print(len(d), tuple(d['encoder.memory'].shape))\"");
     ASSERT_EQ(python.code, 0) << python.output;
     EXPECT_NE(python.output.find("(16, 64)"), std::string::npos) << python.output;
+    // What model.state_dict() returns, an OrderedDict, LibTorch cannot read: the error says
+    // how to save it instead.
+    const auto ordered = (dir_ / "ordered.pt").string();
+    ASSERT_EQ(run_command("/usr/bin/python3 -c \"import collections, torch; torch.save("
+                          "collections.OrderedDict(torch.load('" +
+                          weights + "')), '" + ordered + "')\"")
+                  .code,
+              0);
+    auto refused = run_command(lunar_cli() + " import --checkpoint " + best + " --weights " +
+                               ordered + " --out " + (dir_ / "never.pt").string());
+    EXPECT_EQ(refused.code, 1) << refused.output;
+    EXPECT_NE(refused.output.find("torch.save(dict(model.state_dict()), path)"), std::string::npos)
+        << refused.output;
+    EXPECT_FALSE(fs::exists(dir_ / "never.pt"));
   }
   const auto imported = (dir_ / "imported.pt").string();
   auto import_run = run_command(lunar_cli() + " import --checkpoint " + best + " --weights " +

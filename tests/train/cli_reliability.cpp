@@ -110,6 +110,11 @@ TEST(CliCommands, MisspeltCommandGetsASuggestion) {
   EXPECT_NE(unknown.output.find("unknown command 'xyzzy'; lunar --help lists the commands"),
             std::string::npos)
       << unknown.output;
+  const auto none = run_command(lunar_cli());  // no command: the commands listed, exit 1
+  EXPECT_EQ(none.code, 1) << none.output;
+  EXPECT_NE(none.output.find("sweep"), std::string::npos) << none.output;
+  EXPECT_NE(none.output.find("Train a model from a TOML configuration"), std::string::npos)
+      << none.output;
 }
 
 TEST_F(CliReliability, PredictRefusesAnEmptyLineNamingIt) {
@@ -185,10 +190,12 @@ TEST_F(CliReliability, FreshRunNeverMixesWithAnotherRun) {
   // A run killed before its first checkpoint left only history: the new run starts it afresh.
   const auto partial = dir_ / "partial";
   fs::create_directories(partial);
-  std::ofstream(partial / "metrics.jsonl") << "{\"step\":7,\"split\":\"train\",\"loss\":9.5}\n";
+  // A loss that no line of a real run holds, not even as digits inside another value.
+  std::ofstream(partial / "metrics.jsonl")
+      << "{\"step\":7,\"split\":\"train\",\"loss\":424242.5}\n";
   const auto fresh = run_command(train_command(partial, 10));
   ASSERT_EQ(fresh.code, 0) << fresh.output;
-  EXPECT_EQ(read(partial / "metrics.jsonl").find("9.5"), std::string::npos);
+  EXPECT_EQ(read(partial / "metrics.jsonl").find("424242.5"), std::string::npos);
   EXPECT_EQ(count_lines_with(partial / "metrics.jsonl", "\"step\":7,\"split\":\"train\""), 1);
 }
 

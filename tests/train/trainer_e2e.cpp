@@ -163,6 +163,105 @@ TEST(Trainer, ResumeEqualsUninterruptedRun) {
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TENSORS_CLOSE(pc[i], pa[i], 0.0, 1e-6);
 }
 
+// Requests a stop (as SIGTERM would) in the middle of the n-th validation.
+class InterruptEvaluation : public train::TrainerCallback {
+ public:
+  explicit InterruptEvaluation(int evaluation) : evaluation_(evaluation) {}
+  void on_eval_progress(const std::string& split, int64_t done, int64_t total) override {
+    if (split != "val") return;
+    if (done <= last_done_) ++seen_;  // a new evaluation
+    last_done_ = done;
+    if (seen_ == evaluation_ && done < total) std::raise(SIGTERM);
+  }
+
+ private:
+  int evaluation_;
+  int seen_ = 1;
+  int64_t last_done_ = 0;
+};
+
+TEST(Trainer, EvaluationReportsProgressStopsEarlyAndCountsPredictions) {
+  const auto task = toy_task();
+  auto config = toy_config("luna", 1);
+  auto model = fresh_model(config);
+  std::vector<std::pair<int64_t, int64_t>> calls;
+  const auto partial =
+      train::evaluate(model, task.test, 16, 0, at::kCPU, false, [&](int64_t done, int64_t total) {
+        calls.emplace_back(done, total);
+        return done < 48;
+      });
+  const std::vector<std::pair<int64_t, int64_t>> expected{{16, 128}, {32, 128}, {48, 128}};
+  EXPECT_EQ(calls, expected);
+  EXPECT_FALSE(partial.complete);
+  EXPECT_EQ(partial.count, 48);
+  ASSERT_EQ(partial.predictions.size(), 2u);
+  EXPECT_EQ(partial.predictions[0] + partial.predictions[1], 48);
+
+  const auto full = train::evaluate(model, task.test, 16, 0, at::kCPU, false);
+  EXPECT_TRUE(full.complete);
+  EXPECT_EQ(full.predictions[0] + full.predictions[1], 128);
+  train::EvalResult one;
+  one.predictions = {0, 7, 0};
+  EXPECT_TRUE(train::predicts_one_class(one));
+  one.predictions = {1, 7, 0};
+  EXPECT_FALSE(train::predicts_one_class(one));
+  one.predictions = {};
+  EXPECT_FALSE(train::predicts_one_class(one));
+}
+
+TEST(Trainer, StopDuringAnEvaluationResumesWithThatEvaluation) {
+  const auto task = toy_task();
+  auto config = toy_config("convluna", 60);
+  config.model.dropout = 0.1;
+  config.train.eval_batch_size = 16;  // 8 validation batches, so a stop lands inside one
+
+  Fixture straight("lunar_trainer_eval_straight");
+  auto model_a = fresh_model(config);
+  train::Trainer a(config, model_a, task, at::kCPU, straight.paths(), "");
+  auto evals_a = std::make_shared<RecordEvals>();
+  a.add_callback(evals_a);
+  a.run();
+  ASSERT_EQ(evals_a->evals.size(), 3u);  // steps 20, 40, 60
+
+  Fixture killed("lunar_trainer_eval_killed");
+  train::install_stop_handlers();
+  train::clear_stop_request();
+  auto model_b = fresh_model(config);
+  {
+    train::Trainer b(config, model_b, task, at::kCPU, killed.paths(), "");
+    auto evals_b = std::make_shared<RecordEvals>();
+    b.add_callback(std::make_shared<InterruptEvaluation>(2));
+    b.add_callback(evals_b);
+    const auto outcome = b.run();
+    EXPECT_TRUE(outcome.interrupted);
+    EXPECT_EQ(outcome.state.step, 40);
+    EXPECT_EQ(evals_b->evals.size(), 1u) << "the stopped evaluation must not be reported";
+  }
+  const auto header = train::read_checkpoint_header(killed.dir / "last.pt");
+  EXPECT_EQ(header.state.step, 40);
+  EXPECT_TRUE(header.state.evaluation_pending);
+  EXPECT_EQ(header.state.best_step, 20);
+
+  train::clear_stop_request();
+  auto model_c = fresh_model(config);
+  train::Trainer c(config, model_c, task, at::kCPU, killed.paths(), "");
+  auto evals_c = std::make_shared<RecordEvals>();
+  c.add_callback(evals_c);
+  c.resume_from(killed.dir / "last.pt");
+  const auto outcome = c.run();
+  EXPECT_FALSE(outcome.interrupted);
+  ASSERT_EQ(evals_c->evals.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(evals_c->evals[i].step, evals_a->evals[i + 1].step);
+    EXPECT_EQ(evals_c->evals[i].validation.accuracy, evals_a->evals[i + 1].validation.accuracy);
+    EXPECT_EQ(evals_c->evals[i].validation.loss, evals_a->evals[i + 1].validation.loss);
+  }
+  EXPECT_FALSE(train::read_checkpoint_header(killed.dir / "last.pt").state.evaluation_pending);
+  const auto pa = parameters_of(model_a), pc = parameters_of(model_c);
+  ASSERT_EQ(pa.size(), pc.size());
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TENSORS_CLOSE(pc[i], pa[i], 0.0, 0.0);
+}
+
 TEST(Trainer, BestCheckpointIsTheBestValidationStep) {
   const auto task = toy_task();
   Fixture fx("lunar_trainer_best");

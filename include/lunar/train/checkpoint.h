@@ -15,11 +15,12 @@ namespace lunar::train {
 
 // Everything besides weights and optimizer state that a resumed run needs to continue exactly.
 struct TrainingState {
-  int64_t step = 0;              // optimizer steps completed
-  data::LoaderState loader;      // the next training batch
-  int64_t best_step = 0;         // step of the best validation accuracy (0 = none yet)
-  double best_accuracy = -1.0;   // best validation accuracy so far
-  int64_t evals_since_best = 0;  // for early stopping
+  int64_t step = 0;                 // optimizer steps completed
+  data::LoaderState loader;         // the next training batch
+  int64_t best_step = 0;            // step of the best validation accuracy (0 = none yet)
+  double best_accuracy = -1.0;      // best validation accuracy so far
+  int64_t evals_since_best = 0;     // for early stopping
+  bool evaluation_pending = false;  // step's evaluation was stopped: the resumed run does it first
   at::Tensor rng;  // [ranks, bytes]: row r is rank r's random_state (undefined: none saved)
 };
 

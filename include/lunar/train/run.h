@@ -35,10 +35,12 @@ struct RunSummary {
   double test_accuracy_last = 0;  // test accuracy at the last step
   double test_loss_best = 0;
   double majority_rate = 0;  // test accuracy of always answering the most frequent class
+  // The best checkpoint gives every test example the same class: it learnt the label prior only.
+  bool best_predicts_one_class = false;
   int64_t parameters = 0;
   double seconds = 0;  // wall time of this invocation
   bool stopped_early = false;
-  bool interrupted = false;
+  bool interrupted = false;  // by SIGINT/SIGTERM, in training or in the test evaluation
 };
 
 // Copies the task's facts into the model configuration (vocabulary, classes, pair, pixel

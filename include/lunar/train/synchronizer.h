@@ -37,10 +37,12 @@ class GradientSynchronizer {
 // Evaluation split across processes: rank r evaluates a contiguous run of whole evaluation
 // batches (the same batches one process would form, so padding and results are identical) and
 // the sums are reduced, so every rank returns the exact single-process result. Without a
-// synchronizer it is evaluate().
+// synchronizer it is evaluate(). A rank whose `progress` stops early makes every rank's result
+// incomplete; `progress` sees this rank's share scaled to the whole split.
 EvalResult evaluate_across(GradientSynchronizer* sync, models::LunarModel& model,
                            const std::vector<data::Example>& examples, int64_t batch_size,
-                           int64_t pad_to, const at::Device& device, bool bf16);
+                           int64_t pad_to, const at::Device& device, bool bf16,
+                           const EvalProgress& progress = {});
 
 // True on the process that writes logs, checkpoints and summaries (rank 0, or no synchronizer).
 inline bool is_main_process(const GradientSynchronizer* sync) {

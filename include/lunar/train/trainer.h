@@ -37,7 +37,9 @@ struct EvalRecord {
 struct TrainOutcome {
   TrainingState state;  // at the end
   bool stopped_early = false;
-  bool interrupted = false;  // SIGINT/SIGTERM: a checkpoint was written, the run can resume
+  // SIGINT/SIGTERM: a checkpoint was written, the run can resume. A stop during an evaluation
+  // abandons it; the checkpoint then has `evaluation_pending` and the resumed run evaluates first.
+  bool interrupted = false;
 };
 
 // Callbacks see the model and the step's inputs; they must not change training results.
@@ -48,6 +50,9 @@ class TrainerCallback {
   // After backward and the optimizer step; `input` is the step's last micro-batch and
   // `output` its forward result (gradients of parameters still hold that step's values).
   virtual void on_step(const StepRecord&, models::LunarModel&, const models::ModelOutput&) {}
+  // After each batch of an evaluation of `split` ("val", "test"): examples done of `total`.
+  virtual void on_eval_progress(const std::string& /*split*/, int64_t /*done*/, int64_t /*total*/) {
+  }
   virtual void on_eval(const EvalRecord&, models::LunarModel&) {}
   virtual void on_end(const TrainOutcome&) {}
 };
@@ -69,6 +74,9 @@ class Trainer {
   // Restores model, optimizer, RNG, data position and counters from a checkpoint.
   void resume_from(const std::filesystem::path& checkpoint);
   TrainOutcome run();
+  // The model on a whole split as the run evaluates (its evaluation batch and padding, across
+  // ranks), reporting progress to the callbacks; a stop request ends it early (not `complete`).
+  EvalResult evaluate_split(const std::string& split, const std::vector<data::Example>& examples);
 
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
   const TrainingState& state() const { return state_; }
