@@ -17,6 +17,7 @@
 #include "lunar/report/run_data.h"
 #include "lunar/report/run_page.h"
 #include "lunar/report/study_stats.h"
+#include "lunar/runs/layout.h"
 
 namespace lunar::cli {
 
@@ -134,7 +135,7 @@ void run_page(const ReportOptions& options) {
 }
 
 void run_report(const ReportOptions& options) {
-  if (fs::exists(fs::path(options.runs) / "config.toml")) {
+  if (runs::is_run_dir(options.runs)) {
     run_page(options);
   } else {
     study_report(options);

@@ -17,6 +17,8 @@
 #include "lunar/core/version.h"
 #include "lunar/dist/data_parallel.h"
 #include "lunar/dist/env.h"
+#include "lunar/runs/layout.h"
+#include "lunar/runs/summary.h"
 #include "lunar/train/config.h"
 #include "lunar/train/run.h"
 #include "lunar/train/signals.h"
@@ -45,7 +47,7 @@ void list_keys() {
 
 // Ends an interrupted run with Interrupted; a rank stopped because another one received the
 // signal reports SIGTERM.
-void stop_if_interrupted(const train::RunSummary& summary) {
+void stop_if_interrupted(const runs::RunSummary& summary) {
   if (!summary.interrupted) return;
   const int signal = train::stop_signal();
   throw Interrupted{signal != 0 ? signal : SIGTERM};
@@ -62,7 +64,7 @@ void run_train(const TrainOptions& options) {
   if (options.resume) {
     // A resumed run continues with its own saved configuration (overrides still apply), in
     // the folder it was found in: a copied or moved run resumes in place.
-    const auto saved = std::filesystem::path(run_dir) / "config.toml";
+    const auto saved = runs::config_path(run_dir);
     check(std::filesystem::exists(saved), "[train] --resume: expected a run in '{}', found no {}",
           run_dir, saved.string());
     config = train::load_config(saved);

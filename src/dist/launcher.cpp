@@ -1,14 +1,11 @@
-// Local multi-process launcher: fork/exec, per-rank output pipes, failure propagation.
+// Local multi-process launcher: per-rank output pipes, failure propagation.
 #include "lunar/dist/launcher.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -17,6 +14,7 @@
 #include <cstring>
 
 #include "lunar/core/error.h"
+#include "lunar/core/process.h"
 
 namespace lunar::dist {
 namespace {
@@ -31,43 +29,27 @@ struct Stream {
   std::string pending;  // bytes after the last newline
 };
 
-struct Child {
-  pid_t pid = -1;
-  bool running = true;
-};
-
-std::string describe(int status) {
-  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return fmt::format("was killed by signal {}", WTERMSIG(status));
-  return fmt::format("ended with wait status {}", status);
+std::string describe(const ExitStatus& status) {
+  if (status.signal != 0) return fmt::format("was killed by signal {}", status.signal);
+  return fmt::format("exited with status {}", status.code);
 }
 
-[[noreturn]] void exec_rank(const LaunchOptions& options, int64_t rank, int64_t port,
-                            const std::array<int, 2>& out, const std::array<int, 2>& err) {
-  // Own process group: a Ctrl-C reaches the launcher only, which passes it on once (a second
-  // SIGINT would end `lunar train` without its checkpoint). The rank ends if the launcher dies.
-  setpgid(0, 0);
-  prctl(PR_SET_PDEATHSIG, SIGTERM);
-  dup2(out[1], STDOUT_FILENO);
-  dup2(err[1], STDERR_FILENO);
-  close(out[0]);
-  close(out[1]);
-  close(err[0]);
-  close(err[1]);
-  setenv("MASTER_ADDR", options.master_addr.c_str(), 1);
-  setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
-  setenv("RANK", std::to_string(rank).c_str(), 1);
-  setenv("WORLD_SIZE", std::to_string(options.nproc).c_str(), 1);
-  setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(options.program.c_str()));
-  for (const auto& argument : options.arguments)
-    argv.push_back(const_cast<char*>(argument.c_str()));
-  argv.push_back(nullptr);
-  execv(options.program.c_str(), argv.data());
-  const auto message = fmt::format("cannot start {}: {}\n", options.program, std::strerror(errno));
-  (void)!write(STDERR_FILENO, message.data(), message.size());
-  _exit(127);
+// A rank with the distributed-run variables, in its own process group: a Ctrl-C reaches the
+// launcher only, which passes it on once (a second SIGINT would end `lunar train` without its
+// checkpoint). The rank ends if the launcher dies.
+Process start_rank(const LaunchOptions& options, int64_t rank, int64_t port) {
+  SpawnOptions spawn;
+  spawn.args = {options.program};
+  spawn.args.insert(spawn.args.end(), options.arguments.begin(), options.arguments.end());
+  spawn.environment = {{"MASTER_ADDR", options.master_addr},
+                       {"MASTER_PORT", std::to_string(port)},
+                       {"RANK", std::to_string(rank)},
+                       {"WORLD_SIZE", std::to_string(options.nproc)},
+                       {"LOCAL_RANK", std::to_string(rank)}};
+  spawn.output = Output::kPipes;
+  spawn.own_process_group = true;
+  spawn.end_with_parent = true;
+  return Process(spawn);
 }
 
 // Reads what is available on `stream`; returns false at end of file.
@@ -92,10 +74,8 @@ bool drain(Stream& stream, const LaunchOptions& options) {
   return false;
 }
 
-void signal_all(std::vector<Child>& children, int signal) {
-  for (auto& child : children) {
-    if (child.running) kill(child.pid, signal);
-  }
+void signal_all(const std::vector<Process>& children, int signal) {
+  for (const auto& child : children) child.signal(signal);
 }
 
 }  // namespace
@@ -135,22 +115,12 @@ LaunchResult launch(const LaunchOptions& options) {
   sigaction(SIGTERM, &action, &previous_term);
   g_forward_signal = 0;
 
-  std::vector<Child> children;
+  std::vector<Process> children;
   std::vector<Stream> streams;
   for (int64_t rank = 0; rank < options.nproc; ++rank) {
-    std::array<int, 2> out{}, err{};
-    check(pipe(out.data()) == 0 && pipe(err.data()) == 0, "[launch] cannot create a pipe: {}",
-          std::strerror(errno));
-    const pid_t pid = fork();
-    check(pid >= 0, "[launch] cannot start rank {}: {}", rank, std::strerror(errno));
-    if (pid == 0) exec_rank(options, rank, result.master_port, out, err);
-    close(out[1]);
-    close(err[1]);
-    fcntl(out[0], F_SETFD, FD_CLOEXEC);
-    fcntl(err[0], F_SETFD, FD_CLOEXEC);
-    children.push_back({pid, true});
-    streams.push_back({out[0], rank, false, ""});
-    streams.push_back({err[0], rank, true, ""});
+    children.push_back(start_rank(options, rank, result.master_port));
+    streams.push_back({children.back().output_fd(), rank, false, ""});
+    streams.push_back({children.back().error_fd(), rank, true, ""});
   }
 
   using Clock = std::chrono::steady_clock;
@@ -171,13 +141,11 @@ LaunchResult launch(const LaunchOptions& options) {
     }
     // Ranks that ended in the same round are taken in rank order.
     for (size_t rank = 0; rank < children.size(); ++rank) {
-      auto& child = children[rank];
-      int status = 0;
-      if (!child.running || waitpid(child.pid, &status, WNOHANG) != child.pid) continue;
-      child.running = false;
+      const auto status = children[rank].poll();
+      if (!status) continue;
       --running;
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
-      result.failures.push_back({static_cast<int64_t>(rank), describe(status)});
+      if (status->ok()) continue;
+      result.failures.push_back({static_cast<int64_t>(rank), describe(*status)});
       if (!stopping) {
         stopping = true;
         kill_at = Clock::now() + options.grace;

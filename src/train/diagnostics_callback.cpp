@@ -5,6 +5,7 @@
 #include "lunar/core/atomic_file.h"
 #include "lunar/diag/heatmap.h"
 #include "lunar/diag/memory_metrics.h"
+#include "lunar/runs/layout.h"
 #include "lunar/train/callbacks.h"
 #include "lunar/train/evaluate.h"
 
@@ -84,11 +85,11 @@ void DiagnosticsCallback::write_heatmaps(int64_t step, models::LunarModel& model
   diag::HeatmapOptions options;
   options.limit = memory_limit_;
   options.title = fmt::format("P step {}", step);
-  write_heatmap(fmt::format("memory_step{:06}.png", step), "memory/P", step, values, options);
+  write_heatmap(runs::heatmap_file_name({false, step}), "memory/P", step, values, options);
   if (memory.grad().defined()) {
     diag::HeatmapOptions grad_options;
     grad_options.title = fmt::format("grad P step {}", step);
-    write_heatmap(fmt::format("memory_grad_step{:06}.png", step), "memory/grad_P", step,
+    write_heatmap(runs::heatmap_file_name({true, step}), "memory/grad_P", step,
                   memory.grad().detach(), grad_options);
   }
 }

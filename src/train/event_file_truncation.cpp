@@ -5,6 +5,7 @@
 
 #include "lunar/core/atomic_file.h"
 #include "lunar/core/error.h"
+#include "lunar/runs/layout.h"
 #include "lunar/train/event_writer.h"
 #include "protobuf_wire.h"
 
@@ -47,7 +48,7 @@ int64_t truncate_event_files(const std::filesystem::path& directory, int64_t las
   if (!std::filesystem::is_directory(directory)) return removed;
   for (const auto& entry : std::filesystem::directory_iterator(directory)) {
     const auto name = entry.path().filename().string();
-    if (name.rfind("events.out.tfevents.", 0) != 0 || is_temporary_file_name(name)) continue;
+    if (name.rfind(runs::kEventFilePrefix, 0) != 0 || is_temporary_file_name(name)) continue;
     std::string contents;
     {
       std::ifstream in(entry.path(), std::ios::binary);

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "lunar/core/error.h"
+#include "lunar/runs/layout.h"
 #include "protobuf_wire.h"
 
 namespace lunar::train {
@@ -162,7 +163,7 @@ std::filesystem::path new_event_path(const std::filesystem::path& directory) {
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();
-  const std::string base = fmt::format("events.out.tfevents.{}.{}", seconds, hostname());
+  const std::string base = fmt::format("{}{}.{}", runs::kEventFilePrefix, seconds, hostname());
   auto path = directory / base;
   for (int suffix = 1; std::filesystem::exists(path); ++suffix) {
     path = directory / fmt::format("{}.{}", base, suffix);

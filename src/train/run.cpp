@@ -2,7 +2,6 @@
 #include "lunar/train/run.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <memory>
@@ -14,19 +13,17 @@
 #include "lunar/core/seed.h"
 #include "lunar/data/task.h"
 #include "lunar/models/registry.h"
+#include "lunar/runs/layout.h"
+#include "lunar/runs/metrics_log.h"
 #include "lunar/train/callbacks.h"
 #include "lunar/train/evaluate.h"
 #include "lunar/train/event_writer.h"
-#include "lunar/train/metrics_log.h"
 #include "lunar/train/signals.h"
 #include "lunar/train/trainer.h"
 
 namespace lunar::train {
 
 namespace fs = std::filesystem;
-
-fs::path last_checkpoint(const fs::path& run_dir) { return run_dir / "checkpoints" / "last.pt"; }
-fs::path best_checkpoint(const fs::path& run_dir) { return run_dir / "checkpoints" / "best.pt"; }
 
 void apply_task_facts(RunConfig& config, const data::TaskInfo& info) {
   auto& model = config.model;
@@ -42,14 +39,14 @@ void apply_task_facts(RunConfig& config, const data::TaskInfo& info) {
 fs::path resume_checkpoint(const fs::path& run_dir) {
   fs::path newest;
   int64_t newest_step = -1;
-  for (const auto& path : {last_checkpoint(run_dir), best_checkpoint(run_dir)}) {
+  for (const auto& path : {runs::last_checkpoint(run_dir), runs::best_checkpoint(run_dir)}) {
     if (!fs::exists(path)) continue;
     const int64_t step = read_checkpoint_header(path).state.step;
     if (step > newest_step) newest = path, newest_step = step;
   }
   check(newest_step >= 0,
         "[train] --resume: expected a checkpoint in '{}' (last.pt or best.pt), got none",
-        (run_dir / "checkpoints").string());
+        runs::checkpoints_folder(run_dir).string());
   return newest;
 }
 
@@ -57,30 +54,13 @@ namespace {
 // A fresh run never mixes into another run's files: a folder with a checkpoint or a summary
 // holds a run to continue (--resume) or to keep.
 void check_fresh_run_dir(const fs::path& run_dir) {
-  for (const auto& file :
-       {last_checkpoint(run_dir), best_checkpoint(run_dir), run_dir / "summary.json"}) {
+  for (const auto& file : {runs::last_checkpoint(run_dir), runs::best_checkpoint(run_dir),
+                           runs::summary_path(run_dir)}) {
     check(!fs::exists(file),
           "[train] expected a new run_dir, got '{}', which already holds a run ({}): continue it "
           "with --resume or choose another run_dir",
           run_dir.string(), fs::relative(file, run_dir).string());
   }
-}
-
-void write_summary(const fs::path& path, const RunSummary& s) {
-  nlohmann::json j = {{"run_dir", s.run_dir},
-                      {"steps", s.steps},
-                      {"best_step", s.best_step},
-                      {"best_validation_accuracy", s.best_validation_accuracy},
-                      {"test_accuracy_best", s.test_accuracy_best},
-                      {"test_accuracy_last", s.test_accuracy_last},
-                      {"test_loss_best", s.test_loss_best},
-                      {"majority_rate", s.majority_rate},
-                      {"best_predicts_one_class", s.best_predicts_one_class},
-                      {"parameters", s.parameters},
-                      {"seconds", s.seconds},
-                      {"stopped_early", s.stopped_early},
-                      {"interrupted", s.interrupted}};
-  write_atomically(path, j.dump(2) + "\n");
 }
 
 // The first `count` validation examples, padded as the run pads its batches.
@@ -96,7 +76,7 @@ data::Batch probe_batch(const std::vector<data::Example>& validation, int64_t co
 bool evaluate_test(Trainer& trainer, models::LunarModel& model,
                    const std::vector<data::Example>& test, const TrainingState& state,
                    const fs::path& best_path, GradientSynchronizer* sync, bool main_process,
-                   RunSummary& summary) {
+                   runs::RunSummary& summary) {
   const auto at_last = trainer.evaluate_split("test", test);
   if (!at_last.complete) return false;
   summary.test_accuracy_last = at_last.accuracy;
@@ -119,11 +99,11 @@ bool evaluate_test(Trainer& trainer, models::LunarModel& model,
 }
 }  // namespace
 
-RunSummary run_training(RunConfig config, const RunOptions& options) {
+runs::RunSummary run_training(RunConfig config, const RunOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   install_stop_handlers();  // a stop asked while the data loads is honoured before step 1
   const fs::path run_dir = config.run_dir;
-  const auto last = last_checkpoint(run_dir);
+  const auto last = runs::last_checkpoint(run_dir);
   const fs::path resume_from = options.resume ? resume_checkpoint(run_dir) : fs::path();
   if (!options.resume) check_fresh_run_dir(run_dir);
   const int threads = configure_threads(static_cast<int>(config.runtime.threads));
@@ -147,10 +127,10 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
   if (main_process) {
     fs::create_directories(run_dir);
     remove_temporary_files(run_dir);  // what writers killed mid-write left behind
-    remove_temporary_files(run_dir / "checkpoints");
+    remove_temporary_files(runs::checkpoints_folder(run_dir));
     // A run stopped before its first checkpoint left a history that nothing continues.
-    if (!options.resume) fs::remove(run_dir / kMetricsFileName);
-    write_atomically(run_dir / "config.toml", config_toml);
+    if (!options.resume) fs::remove(runs::metrics_path(run_dir));
+    write_atomically(runs::config_path(run_dir), config_toml);
     if (options.on_config_saved) options.on_config_saved(config_toml);
   }
 
@@ -159,13 +139,14 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
   // Each rank draws its own dropout masks; rank 0 (and a single process) keeps the seed's.
   if (sync && sync->rank() > 0) seed_everything(rank_seed(config.train.seed, sync->rank()));
   model->to(device);
-  CheckpointPaths paths{last, best_checkpoint(run_dir)};
+  CheckpointPaths paths{last, runs::best_checkpoint(run_dir)};
   Trainer trainer(config, model, task, device, paths, config_toml, options.sync);
   if (options.resume) {
     trainer.resume_from(resume_from);
     if (main_process) {  // steps after the checkpoint are logged again from here
-      truncate_metrics_log(run_dir / kMetricsFileName, trainer.state().step);
-      truncate_event_files(run_dir / "tensorboard", trainer.state().step, kRunEndTagPrefixes);
+      runs::truncate_metrics_log(runs::metrics_path(run_dir), trainer.state().step);
+      truncate_event_files(runs::tensorboard_folder(run_dir), trainer.state().step,
+                           kRunEndTagPrefixes);
     }
   }
   std::shared_ptr<RunLog> log;
@@ -184,11 +165,11 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
     if (cpu_fallback) trainer.add_callback(std::make_shared<SlowRunWarning>(kSlowRunSeconds));
     trainer.add_callback(std::make_shared<DiagnosticsCallback>(
         log, probe_batch(task.validation, 32, padded_length(config)), device, config.diag.every,
-        config.diag.heatmap_steps, run_dir / "heatmaps"));
+        config.diag.heatmap_steps, runs::heatmaps_folder(run_dir)));
   }
   const auto outcome = trainer.run();
 
-  RunSummary summary;
+  runs::RunSummary summary;
   summary.run_dir = run_dir.string();
   summary.steps = outcome.state.step;
   summary.best_step = outcome.state.best_step;
@@ -209,7 +190,9 @@ RunSummary run_training(RunConfig config, const RunOptions& options) {
   if (log && !summary.interrupted) log->record_end(summary.steps);
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (!summary.interrupted && main_process) write_summary(run_dir / "summary.json", summary);
+  if (!summary.interrupted && main_process) {
+    runs::write_summary(runs::summary_path(run_dir), summary);
+  }
   return summary;
 }
 

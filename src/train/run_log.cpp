@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "lunar/models/registry.h"
+#include "lunar/runs/layout.h"
 
 namespace lunar::train {
 namespace {
@@ -46,7 +47,7 @@ std::vector<HParam> run_hparams(const RunConfig& config) {
 }
 
 RunLog::RunLog(const std::filesystem::path& run_dir)
-    : metrics_(run_dir / kMetricsFileName), events_(run_dir / "tensorboard") {}
+    : metrics_(runs::metrics_path(run_dir)), events_(runs::tensorboard_folder(run_dir)) {}
 
 void RunLog::record(int64_t step, const std::string& split,
                     const std::map<std::string, double>& values) {

@@ -16,7 +16,8 @@ using namespace lunar::report;
 
 namespace {
 
-MetricsPoint point(int64_t step, const std::string& split, std::map<std::string, double> values) {
+lunar::runs::MetricsRecord point(int64_t step, const std::string& split,
+                                 std::map<std::string, double> values) {
   return {step, split, std::move(values)};
 }
 
@@ -54,8 +55,8 @@ RunData live_run() {
   return run;
 }
 
-RunResults results(double test_best, double majority, bool one_class = false) {
-  RunResults r;
+lunar::runs::RunSummary results(double test_best, double majority, bool one_class = false) {
+  lunar::runs::RunSummary r;
   r.best_predicts_one_class = one_class;
   r.steps = 100;
   r.best_step = 60;
@@ -216,16 +217,6 @@ TEST(RunPage, NothingLoggedYet) {
   EXPECT_NE(html.find("No heatmaps yet"), std::string::npos);
   EXPECT_NE(html.find("<td>not logged</td>"), std::string::npos);  // no majority rate
   EXPECT_EQ(html.find("<svg"), std::string::npos);
-}
-
-TEST(HeatmapName, KindAndStep) {
-  EXPECT_FALSE(parse_heatmap_name("h/memory_step000200.png").gradient);
-  EXPECT_EQ(parse_heatmap_name("h/memory_step000200.png").step, 200);
-  EXPECT_TRUE(parse_heatmap_name("memory_grad_step000003.png").gradient);
-  EXPECT_EQ(parse_heatmap_name("memory_grad_step000003.png").step, 3);
-  EXPECT_EQ(parse_heatmap_name("memory_step.png").step, -1);
-  EXPECT_EQ(parse_heatmap_name("memory_step12a.png").step, -1);
-  EXPECT_EQ(parse_heatmap_name("block0_step000001.png").step, -1);
 }
 
 TEST(LoadRun, ReadsTrainStepsAndTheConfigText) {

@@ -1,21 +1,30 @@
-// Command execution for end-to-end tests.
+// Command execution for end-to-end tests, by lunar's process runner.
 #include "support/process.h"
 
-#include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
-#include <cstdio>
+#include <cerrno>
+
+#include "lunar/core/process.h"
 
 namespace lunar::testing {
 
 CommandResult run_command(const std::string& command) {
+  SpawnOptions options;
+  options.args = {"/bin/sh", "-c", command};
+  options.output = Output::kMergedPipe;
+  Process process(options);
   CommandResult result{-1, ""};
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return result;
   std::array<char, 4096> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe)) result.output += buffer.data();
-  const int status = pclose(pipe);
-  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  ssize_t count;
+  while ((count = read(process.output_fd(), buffer.data(), buffer.size())) != 0) {
+    if (count > 0) result.output.append(buffer.data(), static_cast<size_t>(count));
+    if (count < 0 && errno != EINTR) break;
+  }
+  close(process.output_fd());
+  const auto status = process.wait();
+  result.code = status.signal == 0 ? status.code : -1;
   return result;
 }
 

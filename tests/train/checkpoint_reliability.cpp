@@ -14,12 +14,14 @@
 #include <vector>
 
 #include "lunar/core/error.h"
+#include "lunar/runs/layout.h"
 #include "lunar/train/checkpoint.h"
 #include "lunar/train/run.h"
 #include "support/expectations.h"
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
+namespace runs = lunar::runs;
 namespace train = lunar::train;
 using lunar::testing::expect_error;
 
@@ -128,12 +130,12 @@ TEST(CheckpointReliability, ResumeUsesTheNewestCompleteCheckpoint) {
   Model model;
   expect_error([&] { train::resume_checkpoint(run_dir); }, "expected a checkpoint");
   // Killed between writing best.pt and last.pt: only best.pt has the newest step.
-  model.save(train::best_checkpoint(run_dir), 20);
-  EXPECT_EQ(train::resume_checkpoint(run_dir), train::best_checkpoint(run_dir));
-  model.save(train::last_checkpoint(run_dir), 10);
-  EXPECT_EQ(train::resume_checkpoint(run_dir), train::best_checkpoint(run_dir));
-  model.save(train::last_checkpoint(run_dir), 30);
-  EXPECT_EQ(train::resume_checkpoint(run_dir), train::last_checkpoint(run_dir));
-  model.save(train::best_checkpoint(run_dir), 30);  // the same step: last.pt
-  EXPECT_EQ(train::resume_checkpoint(run_dir), train::last_checkpoint(run_dir));
+  model.save(runs::best_checkpoint(run_dir), 20);
+  EXPECT_EQ(train::resume_checkpoint(run_dir), runs::best_checkpoint(run_dir));
+  model.save(runs::last_checkpoint(run_dir), 10);
+  EXPECT_EQ(train::resume_checkpoint(run_dir), runs::best_checkpoint(run_dir));
+  model.save(runs::last_checkpoint(run_dir), 30);
+  EXPECT_EQ(train::resume_checkpoint(run_dir), runs::last_checkpoint(run_dir));
+  model.save(runs::best_checkpoint(run_dir), 30);  // the same step: last.pt
+  EXPECT_EQ(train::resume_checkpoint(run_dir), runs::last_checkpoint(run_dir));
 }

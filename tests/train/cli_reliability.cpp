@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "lunar/runs/layout.h"
 #include "lunar/train/checkpoint.h"
 #include "lunar/train/run.h"
 #include "support/process.h"
@@ -91,7 +92,7 @@ TEST_F(CliReliability, FullDiskStopsTrainingWithAnErrorNotAnAbort) {
   // fit, a checkpoint does not, as on a disk that fills up.
   const auto result = run_command("trap '' XFSZ; ulimit -f 64; " + train_command(run, 10));
   EXPECT_EQ(result.code, 1) << result.output;
-  const auto best = lunar::train::best_checkpoint(run);
+  const auto best = lunar::runs::best_checkpoint(run);
   EXPECT_NE(result.output.find("[checkpoint] expected to write " + best.string() +
                                ", got: file too large"),
             std::string::npos)
@@ -120,7 +121,7 @@ TEST(CliCommands, MisspeltCommandGetsASuggestion) {
 TEST_F(CliReliability, PredictRefusesAnEmptyLineNamingIt) {
   const auto input = dir_ / "with_blank.txt";
   std::ofstream(input) << "( ( [MAX 2 ) 9 ) ] )\n\n( ( [MIN 4 ) 7 ) ] )\n";
-  const auto best = lunar::train::best_checkpoint(base_run()).string();
+  const auto best = lunar::runs::best_checkpoint(base_run()).string();
   const auto predicted =
       run_command(lunar_cli() + " predict --checkpoint " + best + " --input " + input.string());
   EXPECT_EQ(predicted.code, 1) << predicted.output;
@@ -129,7 +130,7 @@ TEST_F(CliReliability, PredictRefusesAnEmptyLineNamingIt) {
 
 TEST_F(CliReliability, CorruptedCheckpointIsRefusedByEval) {
   const auto run = copy_of_base("corrupted");
-  const auto best = lunar::train::best_checkpoint(run);
+  const auto best = lunar::runs::best_checkpoint(run);
   std::string bytes = read(best);
   for (size_t i = bytes.size() / 2; i < bytes.size() / 2 + 8; ++i) bytes[i] ^= 0x5a;
   std::ofstream(best, std::ios::binary | std::ios::trunc) << bytes;
@@ -142,14 +143,13 @@ TEST_F(CliReliability, CorruptedCheckpointIsRefusedByEval) {
 TEST_F(CliReliability, ResumeWritesOnlyIntoTheRunDirGiven) {
   const auto run = copy_of_base("moved");  // its config.toml still names the base run
   const auto base_summary = read(base_run() / "summary.json");
-  const auto base_last = read(lunar::train::last_checkpoint(base_run()));
+  const auto base_last = read(lunar::runs::last_checkpoint(base_run()));
   const auto resumed = run_command(resume_command(run, " --set train.steps=20"));
   ASSERT_EQ(resumed.code, 0) << resumed.output;
   EXPECT_EQ(summary_steps(run), 20);
-  EXPECT_EQ(lunar::train::read_checkpoint_header(lunar::train::last_checkpoint(run)).state.step,
-            20);
+  EXPECT_EQ(lunar::train::read_checkpoint_header(lunar::runs::last_checkpoint(run)).state.step, 20);
   EXPECT_EQ(read(base_run() / "summary.json"), base_summary);
-  EXPECT_EQ(read(lunar::train::last_checkpoint(base_run())), base_last);
+  EXPECT_EQ(read(lunar::runs::last_checkpoint(base_run())), base_last);
   // Redirecting a resumed run elsewhere is refused rather than half done.
   const auto redirected = run_command(resume_command(run, " --set run_dir=" + dir_.string()));
   EXPECT_EQ(redirected.code, 1) << redirected.output;
@@ -158,7 +158,7 @@ TEST_F(CliReliability, ResumeWritesOnlyIntoTheRunDirGiven) {
 
 TEST_F(CliReliability, ResumeFromBestWhenLastIsMissingAndTemporariesAreRemoved) {
   const auto run = copy_of_base("killed_between");
-  fs::remove(lunar::train::last_checkpoint(run));  // killed after best.pt, before last.pt
+  fs::remove(lunar::runs::last_checkpoint(run));  // killed after best.pt, before last.pt
   const auto leftover = run / "checkpoints" / ".last.pt.tmp.4242.0";
   std::ofstream(leftover) << "half a checkpoint";
   const auto resumed = run_command(resume_command(run, " --set train.steps=20"));
@@ -211,7 +211,7 @@ TEST_F(CliReliability, InterruptedRunExitsWithTheSignalsCode) {
     const auto result = run_command(script);
     EXPECT_EQ(result.code, code) << signal << "\n" << result.output;
     EXPECT_NE(result.output.find("interrupted at step"), std::string::npos) << result.output;
-    EXPECT_TRUE(fs::exists(lunar::train::last_checkpoint(run))) << signal;
+    EXPECT_TRUE(fs::exists(lunar::runs::last_checkpoint(run))) << signal;
     EXPECT_FALSE(fs::exists(run / "summary.json")) << signal;
   }
 }

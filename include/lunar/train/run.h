@@ -1,7 +1,6 @@
 // One training run from a configuration: loads the task, builds the model, trains with the
 // standard callbacks, evaluates the test split at the best validation checkpoint and at the
-// last one, and writes the run directory:
-//   config.toml  metrics.jsonl  tensorboard/  checkpoints/{best,last}.pt  heatmaps/  summary.json
+// last one, and writes the run directory (lunar/runs/layout.h names its files).
 #pragma once
 
 #include <filesystem>
@@ -10,6 +9,7 @@
 #include <string>
 
 #include "lunar/data/task_config.h"
+#include "lunar/runs/summary.h"
 #include "lunar/train/config.h"
 #include "lunar/train/synchronizer.h"
 
@@ -26,32 +26,12 @@ struct RunOptions {
   std::function<void(const std::string& config_toml)> on_config_saved;
 };
 
-struct RunSummary {
-  std::string run_dir;
-  int64_t steps = 0;  // steps completed
-  int64_t best_step = 0;
-  double best_validation_accuracy = 0;
-  double test_accuracy_best = 0;  // test accuracy at the best validation checkpoint
-  double test_accuracy_last = 0;  // test accuracy at the last step
-  double test_loss_best = 0;
-  double majority_rate = 0;  // test accuracy of always answering the most frequent class
-  // The best checkpoint gives every test example the same class: it learnt the label prior only.
-  bool best_predicts_one_class = false;
-  int64_t parameters = 0;
-  double seconds = 0;  // wall time of this invocation
-  bool stopped_early = false;
-  bool interrupted = false;  // by SIGINT/SIGTERM, in training or in the test evaluation
-};
-
 // Copies the task's facts into the model configuration (vocabulary, classes, pair, pixel
 // embedding, maximum length).
 void apply_task_facts(RunConfig& config, const data::TaskInfo& info);
 
-RunSummary run_training(RunConfig config, const RunOptions& options);
-
-// Paths inside a run directory.
-std::filesystem::path last_checkpoint(const std::filesystem::path& run_dir);
-std::filesystem::path best_checkpoint(const std::filesystem::path& run_dir);
+// The run's summary; summary.json holds it unless the run was interrupted.
+runs::RunSummary run_training(RunConfig config, const RunOptions& options);
 
 // The checkpoint --resume continues from: the newer, by stored step, of last.pt and best.pt
 // (a run killed between writing best.pt and last.pt has only a newer best.pt). Throws when

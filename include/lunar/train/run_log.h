@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "lunar/runs/metrics_log.h"
 #include "lunar/train/config.h"
 #include "lunar/train/event_writer.h"
-#include "lunar/train/metrics_log.h"
 
 namespace lunar::train {
 
@@ -20,7 +20,7 @@ inline const std::vector<std::string> kRunMetricTags = {"test/accuracy_best", "t
 
 // Tag prefixes of what a run logs once, at its end: the test split's scalars and the hparams
 // session end. A resumed run logs them again, so give them to truncate_event_files, as
-// truncate_metrics_log drops the "test" lines.
+// runs::truncate_metrics_log drops the "test" lines.
 inline const std::vector<std::string> kRunEndTagPrefixes = {"test/", kHParamsSessionEndTag};
 
 // The hyper-parameters a researcher filters runs by, named by their configuration keys:
@@ -51,7 +51,7 @@ class RunLog {
   void record_end(int64_t step);
 
  private:
-  MetricsLog metrics_;
+  runs::MetricsLog metrics_;
   EventWriter events_;
 };
 

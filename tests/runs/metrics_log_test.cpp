@@ -1,5 +1,5 @@
 // metrics.jsonl: round trip, line format, truncation on resume, and errors naming path:line.
-#include "lunar/train/metrics_log.h"
+#include "lunar/runs/metrics_log.h"
 
 #include <gtest/gtest.h>
 
@@ -9,17 +9,18 @@
 #include <iterator>
 
 #include "lunar/core/error.h"
+#include "lunar/runs/layout.h"
 
 namespace fs = std::filesystem;
-using lunar::train::MetricsLog;
-using lunar::train::MetricsRecord;
+using lunar::runs::MetricsLog;
+using lunar::runs::MetricsRecord;
 
 namespace {
 
 fs::path fresh_log(const std::string& name) {
   const auto dir = fs::temp_directory_path() / ("lunar_metrics_test_" + name);
   fs::remove_all(dir);
-  return dir / "run" / lunar::train::kMetricsFileName;
+  return dir / "run" / lunar::runs::kMetricsFile;
 }
 
 std::string read_text(const fs::path& path) {
@@ -41,7 +42,7 @@ TEST(MetricsLog, RoundTrip) {
     log.append({200, "diag", {{"block0/mean_cosine", 0.1}, {"nan_value", std::nan("")}}});
     log.append({300, "test", {}});
   }
-  const auto records = lunar::train::read_metrics_log(path);
+  const auto records = lunar::runs::read_metrics_log(path);
   ASSERT_EQ(records.size(), 4u);
   EXPECT_EQ(records[0].step, 0);
   EXPECT_EQ(records[0].split, "train");
@@ -67,7 +68,7 @@ TEST(MetricsLog, AppendsToAnExistingLog) {
   const auto path = fresh_log("append");
   { MetricsLog(path).append({1, "train", {{"loss", 1}}}); }
   { MetricsLog(path).append({2, "train", {{"loss", 2}}}); }
-  const auto records = lunar::train::read_metrics_log(path);
+  const auto records = lunar::runs::read_metrics_log(path);
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[1].step, 2);
 }
@@ -89,43 +90,45 @@ TEST(MetricsLog, TruncatesOnResume) {
     }
   }
   // The checkpoint was taken at step 300; the run went on to 500 before it stopped.
-  const auto result = lunar::train::truncate_metrics_log(path, 300);
+  const auto result = lunar::runs::truncate_metrics_log(path, 300);
   EXPECT_EQ(result.kept_lines, 6);
   EXPECT_EQ(result.removed_lines, 4);
   {
     MetricsLog resumed(path);
     resumed.append({400, "train", {{"loss", 0.001}}});
   }
-  const auto records = lunar::train::read_metrics_log(path);
+  const auto records = lunar::runs::read_metrics_log(path);
   ASSERT_EQ(records.size(), 7u);
   EXPECT_EQ(records[5].step, 300);
   EXPECT_EQ(records[6].step, 400);
   EXPECT_EQ(records[6].values.at("loss"), 0.001);
   // Nothing left to remove: the file is not rewritten; no temporaries remain.
-  EXPECT_EQ(lunar::train::truncate_metrics_log(path, 1000).removed_lines, 0);
+  EXPECT_EQ(lunar::runs::truncate_metrics_log(path, 1000).removed_lines, 0);
   EXPECT_EQ(std::distance(fs::directory_iterator(path.parent_path()), fs::directory_iterator()), 1);
   // A log that does not exist yet is fine.
-  EXPECT_EQ(lunar::train::truncate_metrics_log(path.parent_path() / "none.jsonl", 0).kept_lines, 0);
+  EXPECT_EQ(lunar::runs::truncate_metrics_log(path.parent_path() / "none.jsonl", 0).kept_lines, 0);
 }
 
-TEST(MetricsLog, TornFinalLineIsDroppedOnResume) {
+TEST(MetricsLog, TornFinalLineIsSkippedByTheReaderAndDroppedOnResume) {
   const auto path = fresh_log("torn");
   write_text(path,
              "{\"step\":1,\"split\":\"train\",\"loss\":1}\n"
              "{\"step\":2,\"split\":\"train\",\"loss\":0.5}\n"
              "{\"step\":3,\"split\":\"tr");
-  EXPECT_THROW(lunar::train::read_metrics_log(path), lunar::DataError);
-  const auto result = lunar::train::truncate_metrics_log(path, 2);
+  // A live run may be writing the last line: the reader skips it and leaves the file alone.
+  EXPECT_EQ(lunar::runs::read_metrics_log(path).size(), 2u);
+  EXPECT_EQ(read_text(path).back(), 'r');
+  const auto result = lunar::runs::truncate_metrics_log(path, 2);
   EXPECT_EQ(result.kept_lines, 2);
   EXPECT_EQ(result.removed_lines, 1);
-  EXPECT_EQ(lunar::train::read_metrics_log(path).size(), 2u);
+  EXPECT_EQ(lunar::runs::read_metrics_log(path).size(), 2u);
 }
 
 TEST(MetricsLog, WriterStartsOnAFreshLineAfterATornLine) {
   const auto path = fresh_log("newline");
   write_text(path, "{\"step\":1,\"split\":\"train\",\"loss\":1}");
   { MetricsLog(path).append({2, "train", {{"loss", 0.5}}}); }
-  EXPECT_EQ(lunar::train::read_metrics_log(path).size(), 2u);
+  EXPECT_EQ(lunar::runs::read_metrics_log(path).size(), 2u);
 }
 
 TEST(MetricsLog, MalformedLineNamesPathAndLine) {
@@ -135,7 +138,7 @@ TEST(MetricsLog, MalformedLineNamesPathAndLine) {
              "\n"
              "{\"step\":2,\"split\":\"train\",\"loss\":}\n");
   try {
-    lunar::train::read_metrics_log(path);
+    lunar::runs::read_metrics_log(path);
     FAIL() << "no error";
   } catch (const lunar::DataError& error) {
     EXPECT_EQ(error.path(), path.string());
@@ -144,7 +147,7 @@ TEST(MetricsLog, MalformedLineNamesPathAndLine) {
         << error.what();
   }
   // A malformed line in the middle is not a crash leftover: truncation refuses it too.
-  EXPECT_THROW(lunar::train::truncate_metrics_log(path, 10), lunar::DataError);
+  EXPECT_THROW(lunar::runs::truncate_metrics_log(path, 10), lunar::DataError);
 }
 
 TEST(MetricsLog, WrongFieldTypesNameTheField) {
@@ -152,7 +155,7 @@ TEST(MetricsLog, WrongFieldTypesNameTheField) {
     const auto path = fresh_log("fields");
     write_text(path, text);
     try {
-      lunar::train::read_metrics_log(path);
+      lunar::runs::read_metrics_log(path);
       ADD_FAILURE() << "no error for " << text;
     } catch (const lunar::DataError& error) {
       EXPECT_EQ(error.line(), 1);
@@ -164,7 +167,7 @@ TEST(MetricsLog, WrongFieldTypesNameTheField) {
   check_field("{\"step\":1,\"loss\":1}\n", "split");
   check_field("{\"step\":1,\"split\":\"train\",\"loss\":\"low\"}\n", "loss");
   check_field("[1, 2]\n", "");
-  EXPECT_THROW(lunar::train::read_metrics_log(fresh_log("missing")), lunar::DataError);
+  EXPECT_THROW(lunar::runs::read_metrics_log(fresh_log("missing")), lunar::DataError);
 }
 
 }  // namespace

@@ -8,12 +8,12 @@
 #include <string>
 
 #include "lunar/core/error.h"
-#include "lunar/report/grid.h"
+#include "lunar/study/grid.h"
 
 namespace fs = std::filesystem;
-using lunar::report::command_line_grid;
-using lunar::report::expand_grid;
-using lunar::report::load_grid;
+using lunar::study::command_line_grid;
+using lunar::study::expand_grid;
+using lunar::study::load_grid;
 
 namespace {
 
@@ -80,9 +80,9 @@ TEST_F(GridTest, DroppingTheMemorySizeOfMemorylessModelsMergesTheirRuns) {
                                     "\"model.luna.memory_len\" = [1, 8]\n"
                                     "\"train.seed\" = [0, 1, 2]\n"),
                               known);
-  const auto runs = lunar::report::drop_setting(
+  const auto runs = lunar::study::drop_setting(
       expand_grid(grid), "model.luna.memory_len",
-      [](const lunar::report::GridRun& run) { return run.settings[0].value == "transformer"; });
+      [](const lunar::study::GridRun& run) { return run.settings[0].value == "transformer"; });
   ASSERT_EQ(runs.size(), 9u);  // 6 luna + 3 transformer
   EXPECT_EQ(runs[6].name, "transformer_seed0");
   EXPECT_EQ(runs[8].name, "transformer_seed2");
@@ -149,14 +149,13 @@ TEST_F(GridTest, TrainCommandLinesQuoteWhatTheShellWouldSplit) {
                               known);
   const auto runs = expand_grid(grid);
   ASSERT_EQ(runs.size(), 1u);
-  const auto args = lunar::report::train_arguments("/bin/lunar", runs[0], "out/seed3", false, 2);
-  std::string line;
-  for (const auto& arg : args) line += (line.empty() ? "" : " ") + lunar::report::shell_quote(arg);
-  EXPECT_EQ(line, "/bin/lunar train --config " + (dir_ / "base.toml").string() +
-                      " --set 'model.norm=\"\"' train.seed=3 --run-dir out/seed3 --threads 2");
-  const auto resumed = lunar::report::train_arguments("/bin/lunar", runs[0], "d", true, 0);
+  const auto args = lunar::study::train_arguments("/bin/lunar", runs[0], "out/seed3", false, 2);
+  EXPECT_EQ(lunar::study::command_line(args),
+            "/bin/lunar train --config " + (dir_ / "base.toml").string() +
+                " --set 'model.norm=\"\"' train.seed=3 --run-dir out/seed3 --threads 2");
+  const auto resumed = lunar::study::train_arguments("/bin/lunar", runs[0], "d", true, 0);
   EXPECT_EQ(resumed.back(), "--resume");
-  EXPECT_EQ(lunar::report::shell_quote("it's"), "'it'\\''s'");
+  EXPECT_EQ(lunar::study::shell_quote("it's"), "'it'\\''s'");
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Grid files: parsing with toml++, expansion into runs, names and command lines.
-#include "lunar/report/grid.h"
+#include "lunar/study/grid.h"
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -14,7 +14,7 @@
 #include "lunar/core/error.h"
 #include "lunar/core/spelling.h"
 
-namespace lunar::report {
+namespace lunar::study {
 
 namespace fs = std::filesystem;
 
@@ -322,6 +322,12 @@ std::string shell_quote(const std::string& word) {
   return quoted + "'";
 }
 
+std::string command_line(const std::vector<std::string>& args) {
+  std::string line;
+  for (const auto& arg : args) line += (line.empty() ? "" : " ") + shell_quote(arg);
+  return line;
+}
+
 std::vector<std::string> train_arguments(const std::string& executable, const GridRun& run,
                                          const fs::path& run_dir, bool resume, int threads) {
   std::vector<std::string> args{executable, "train", "--config", run.config.string()};
@@ -337,4 +343,4 @@ std::vector<std::string> train_arguments(const std::string& executable, const Gr
   return args;
 }
 
-}  // namespace lunar::report
+}  // namespace lunar::study

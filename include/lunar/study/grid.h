@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-namespace lunar::report {
+namespace lunar::study {
 
 // One key=value override; `value` is TOML text (strings quoted).
 struct Setting {
@@ -79,9 +79,12 @@ std::string run_name(const std::string& config_label, const std::vector<Setting>
 // Quotes `word` for a POSIX shell when it holds anything beyond [A-Za-z0-9_./=:,+-].
 std::string shell_quote(const std::string& word);
 
+// `args` as one shell command line, each argument quoted by shell_quote.
+std::string command_line(const std::vector<std::string>& args);
+
 // The argument vector of `lunar train` for `run` in `run_dir` (argv[0] = `executable`).
 std::vector<std::string> train_arguments(const std::string& executable, const GridRun& run,
                                          const std::filesystem::path& run_dir, bool resume,
                                          int threads);
 
-}  // namespace lunar::report
+}  // namespace lunar::study

@@ -1,5 +1,6 @@
 // metrics.jsonl: an append-only JSON-lines log of named values per step and split, its reader
-// (used by the report), and the truncation that keeps a resumed run's log free of duplicates.
+// (used by the report, also on a live run), and the truncation that keeps a resumed run's log
+// free of duplicates.
 #pragma once
 
 #include <cstdint>
@@ -9,9 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace lunar::train {
-
-inline constexpr char kMetricsFileName[] = "metrics.jsonl";
+namespace lunar::runs {
 
 // One line: {"step": 200, "split": "val", "accuracy": 0.41, "loss": 1.62}. "step" and "split"
 // come first, then the values by name. Non-finite values are written as null and read back as
@@ -40,9 +39,10 @@ class MetricsLog {
   std::ofstream out_;
 };
 
-// Every record of a metrics log in file order; empty lines are skipped. Throws
-// lunar::DataError naming `path:line` (and the field) for a malformed line, and for a missing
-// file.
+// Every record of a metrics log in file order; empty lines are skipped, and so is a final line
+// cut short (no newline, not valid JSON): a live run may be writing it, a killed one left it.
+// Throws lunar::DataError naming `path:line` (and the field) for any other malformed line, and
+// for a missing file.
 std::vector<MetricsRecord> read_metrics_log(const std::filesystem::path& path);
 
 struct TruncateResult {
@@ -58,4 +58,4 @@ struct TruncateResult {
 // earlier keeps appending to the replaced file.
 TruncateResult truncate_metrics_log(const std::filesystem::path& path, int64_t last_step);
 
-}  // namespace lunar::train
+}  // namespace lunar::runs

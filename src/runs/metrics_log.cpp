@@ -1,15 +1,17 @@
 // JSON-lines metrics log with nlohmann_json: "step" and "split" first, values by name after.
-#include "lunar/train/metrics_log.h"
+#include "lunar/runs/metrics_log.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "lunar/core/atomic_file.h"
 #include "lunar/core/error.h"
+#include "text_file.h"
 
-namespace lunar::train {
+namespace lunar::runs {
 namespace {
 
 using OrderedJson = nlohmann::ordered_json;
@@ -65,6 +67,23 @@ std::string format_line(const MetricsRecord& record) {
   return object.dump();
 }
 
+// Calls `visit(line, number, complete)` for each non-blank line of the log, numbered from 1;
+// `complete` is false for a final line without its newline, which only a crash or a writer still
+// at work leaves: a malformed one is skipped, any other malformed line is an error.
+void for_each_line(const std::filesystem::path& path,
+                   const std::function<void(const std::string&, int64_t, bool)>& visit) {
+  const std::string contents = read_text_file(path);
+  size_t start = 0;
+  for (int64_t number = 1; start < contents.size(); ++number) {
+    const size_t end = contents.find('\n', start);
+    const bool complete = end != std::string::npos;
+    const std::string line = contents.substr(start, complete ? end - start : std::string::npos);
+    start = complete ? end + 1 : contents.size();
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    visit(line, number, complete);
+  }
+}
+
 }  // namespace
 
 MetricsLog::MetricsLog(const std::filesystem::path& path) : path_(path) {
@@ -96,40 +115,28 @@ void MetricsLog::append(const MetricsRecord& record) {
 }
 
 std::vector<MetricsRecord> read_metrics_log(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(path.string(), 0, "", "cannot open the metrics log for reading");
   std::vector<MetricsRecord> records;
-  std::string line;
-  for (int64_t number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    records.push_back(parse_line(line, path.string(), number));
-  }
+  for_each_line(path, [&](const std::string& line, int64_t number, bool complete) {
+    try {
+      records.push_back(parse_line(line, path.string(), number));
+    } catch (const DataError&) {
+      if (complete) throw;
+    }
+  });
   return records;
 }
 
 TruncateResult truncate_metrics_log(const std::filesystem::path& path, int64_t last_step) {
   TruncateResult result;
   if (!std::filesystem::exists(path)) return result;
-  std::string contents;
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw DataError(path.string(), 0, "", "cannot open the metrics log for reading");
-    contents.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
   std::string kept;
-  size_t start = 0;
-  for (int64_t number = 1; start < contents.size(); ++number) {
-    const size_t end = contents.find('\n', start);
-    const bool complete = end != std::string::npos;
-    const std::string line = contents.substr(start, complete ? end - start : std::string::npos);
-    start = complete ? end + 1 : contents.size();
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+  for_each_line(path, [&](const std::string& line, int64_t number, bool complete) {
     bool keep = false;
     try {
       const auto record = parse_line(line, path.string(), number);
       keep = record.step <= last_step && record.split != "test";
     } catch (const DataError&) {
-      if (complete) throw;  // only a torn final line is an expected leftover of a crash
+      if (complete) throw;
     }
     if (keep) {
       kept += line;
@@ -138,9 +145,9 @@ TruncateResult truncate_metrics_log(const std::filesystem::path& path, int64_t l
     } else {
       ++result.removed_lines;
     }
-  }
+  });
   if (result.removed_lines > 0) write_atomically(path, kept);
   return result;
 }
 
-}  // namespace lunar::train
+}  // namespace lunar::runs
