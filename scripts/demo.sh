@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian 12 machine: installs dependencies, builds, generates a small
 # ListOps set, trains ConvLuna on it on the CPU and prints its test accuracy beside the
-# majority-class rate. About 7-8 minutes on 2 cores once the packages are installed (about 5 of
-# them compiling the command). Extra arguments go to `lunar train`.
+# majority-class rate. About 9-10 minutes on 2 cores from a fresh Debian 12, installing the
+# packages included (about 7 once they are installed). Extra arguments go to `lunar train`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
