@@ -9,9 +9,10 @@
 #include "commands.h"
 #include "lunar/core/atomic_file.h"
 #include "lunar/core/error.h"
-#include "lunar/core/runtime.h"
 #include "lunar/data/task.h"
+#include "lunar/models/registry.h"
 #include "lunar/perf/benchmark.h"
+#include "lunar/runtime/platform.h"
 #include "lunar/train/config.h"
 #include "lunar/train/run.h"
 
@@ -21,8 +22,7 @@ namespace {
 struct BenchCommandOptions {
   std::string config;
   std::vector<std::string> overrides;
-  std::vector<std::string> models{"transformer", "luna",     "preluna",
-                                  "convluna",    "ffkernel", "simpletron"};
+  std::vector<std::string> models = models::architecture_names();  // every registry row
   std::vector<int64_t> lengths{1024, 2048, 4096, 8192, 16384, 32768};
   std::string device = "cpu";
   int threads = 0;
@@ -76,7 +76,7 @@ void register_bench(CLI::App& app) {
   auto options = std::make_shared<BenchCommandOptions>();
   auto* cmd = app.add_subcommand(
       "bench", "Measure tokens/s, peak memory and FLOP/s per model and sequence length");
-  cmd->add_option("--models", options->models, "registry names")->delimiter(',');
+  cmd->add_option("--models", options->models, "registry names (default: all)")->delimiter(',');
   cmd->add_option("--lengths", options->lengths, "sequence lengths")->delimiter(',');
   cmd->add_option("--batch", options->bench.batch, "sequences per step");
   cmd->add_option("--memory", options->bench.memory_len, "memory size M of the Luna family");

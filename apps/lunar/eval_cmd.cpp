@@ -9,8 +9,9 @@
 
 #include "commands.h"
 #include "lunar/core/error.h"
-#include "lunar/core/runtime.h"
 #include "lunar/data/task.h"
+#include "lunar/runs/summary.h"
+#include "lunar/runtime/platform.h"
 #include "lunar/train/callbacks.h"
 #include "lunar/train/checkpoint_model.h"
 #include "lunar/train/evaluate.h"
@@ -42,12 +43,12 @@ void run_eval(const EvalOptions& options) {
       options.batch_size > 0 ? options.batch_size : train::evaluation_batch_size(loaded.config);
   train::install_stop_handlers();
   train::EvalProgressLine progress(isatty(STDERR_FILENO) == 1);
-  const auto result =
-      train::evaluate(loaded.model, *examples, batch, train::padded_length(loaded.config), device,
-                      loaded.config.runtime.precision == "bf16", [&](int64_t done, int64_t total) {
-                        progress.update(options.split, done, total);
-                        return !train::stop_requested();
-                      });
+  const auto result = train::evaluate(
+      loaded.model, *examples, batch, train::padded_length(loaded.config), device,
+      loaded.config.runtime.precision == train::Precision::bf16, [&](int64_t done, int64_t total) {
+        progress.update(options.split, done, total);
+        return !train::stop_requested();
+      });
   if (!result.complete) {
     fmt::print(stderr, "\ninterrupted after {} of {} examples; nothing was written\n", result.count,
                examples->size());
@@ -56,8 +57,7 @@ void run_eval(const EvalOptions& options) {
   fmt::print("{} {} examples: accuracy {:.4f}  loss {:.4f}  majority class {:.4f}\n", options.split,
              result.count, result.accuracy, result.loss, train::majority_rate(*examples));
   if (train::predicts_one_class(result)) {
-    fmt::print(
-        "warning: every example got the same class: the model learnt the label prior only\n");
+    fmt::print("warning: {}\n", runs::one_class_warning("the checkpoint", options.split));
   }
 }
 }  // namespace

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "commands.h"
-#include "lunar/core/seed.h"
 #include "lunar/models/registry.h"
+#include "lunar/runtime/seed.h"
 
 namespace lunar::cli {
 

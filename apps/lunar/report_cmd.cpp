@@ -14,10 +14,10 @@
 #include "lunar/report/aggregate.h"
 #include "lunar/report/collapse_table.h"
 #include "lunar/report/html.h"
-#include "lunar/report/run_data.h"
 #include "lunar/report/run_page.h"
 #include "lunar/report/study_stats.h"
 #include "lunar/runs/layout.h"
+#include "lunar/runs/run_folder.h"
 
 namespace lunar::cli {
 
@@ -79,7 +79,7 @@ std::string statistics_text(const report::StudyStatistics& statistics) {
 void study_report(const ReportOptions& options) {
   check(options.table.empty() || options.table == "md" || options.table == "csv",
         "[report] --table: expected md or csv, got '{}'", options.table);
-  const auto runs = report::load_runs(options.runs);
+  const auto runs = runs::read_run_folders(options.runs);
   const auto table = report::aggregate(runs, [](const std::string& architecture) {
     return models::find_architecture(architecture).has_memory;
   });
@@ -121,7 +121,7 @@ void run_page(const ReportOptions& options) {
         "[report] expected --table and --stats with a folder of runs, got them with the single "
         "run '{}'",
         options.runs);
-  const auto run = report::load_run(options.runs);
+  const auto run = runs::read_run_folder(options.runs);
   const bool has_memory = models::find_architecture(run.architecture).has_memory;
   if (options.out.empty()) {
     fmt::print("{}", report::run_summary_text(run, has_memory));

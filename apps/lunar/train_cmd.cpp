@@ -13,12 +13,12 @@
 
 #include "commands.h"
 #include "lunar/core/error.h"
-#include "lunar/core/runtime.h"
-#include "lunar/core/version.h"
 #include "lunar/dist/data_parallel.h"
 #include "lunar/dist/env.h"
 #include "lunar/runs/layout.h"
 #include "lunar/runs/summary.h"
+#include "lunar/runtime/compat.h"
+#include "lunar/runtime/platform.h"
 #include "lunar/train/config.h"
 #include "lunar/train/run.h"
 #include "lunar/train/signals.h"
@@ -35,10 +35,15 @@ struct TrainOptions {
   bool run_dir_given = false;  // --run-dir "" is an error, not "use the configuration's"
   bool resume = false;
   bool list_keys = false;
+  bool json = false;  // --list-keys as JSON
   bool distributed = false;
 };
 
-void list_keys() {
+void list_keys(bool json) {
+  if (json) {
+    fmt::print("{}", train::describe_keys_json());
+    return;
+  }
   for (const auto& key : train::describe_keys()) {
     fmt::print("{:<36} {:<10} default {:<14} {}\n", key.key, key.type, key.default_value,
                key.description);
@@ -54,7 +59,7 @@ void stop_if_interrupted(const runs::RunSummary& summary) {
 }
 
 void run_train(const TrainOptions& options) {
-  if (options.list_keys) return list_keys();
+  if (options.list_keys) return list_keys(options.json);
   check(!options.run_dir_given || !options.run_dir.empty(),
         "[train] --run-dir: expected a folder, got an empty string");
   train::RunConfig config;
@@ -130,9 +135,7 @@ void run_train(const TrainOptions& options) {
   fmt::print("test accuracy {:.4f} (best checkpoint)  {:.4f} (last)  majority class {:.4f}\n",
              summary.test_accuracy_best, summary.test_accuracy_last, summary.majority_rate);
   if (summary.best_predicts_one_class) {
-    fmt::print(
-        "warning: the best checkpoint gives every test example the same class: the model learnt "
-        "the label prior only\n");
+    fmt::print("warning: {}\n", runs::one_class_warning("the best checkpoint", "test"));
   }
   fmt::print("run directory: {}\n", summary.run_dir);
 }
@@ -149,6 +152,8 @@ void register_train(CLI::App& app) {
   cmd->add_option("--threads", options->threads, "CPU threads, 0 = all cores (runtime.threads)");
   cmd->add_flag("--resume", options->resume, "continue the run in its run directory");
   cmd->add_flag("--list-keys", options->list_keys, "list every configuration key and exit");
+  cmd->add_flag("--json", options->json,
+                "with --list-keys: as JSON (key, type, default, expected, values, description)");
   cmd->add_flag("--distributed", options->distributed,
                 "one rank of a data-parallel run (MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE; "
                 "implied when WORLD_SIZE > 1)");

@@ -1,44 +1,34 @@
 """A lunar run configuration in Python: TOML with `include`, the [model] keys with their defaults
-and checks, registry.cpp's resolve(), and the [task] facts that decide how inputs are batched."""
+(read from lunar's key listing) and checks, registry.cpp's resolve(), and the [task] facts that
+decide how inputs are batched."""
 
 import json
 import tomllib
 from pathlib import Path
 
-# The [model] keys and their defaults (include/lunar/models/config.h).
-MODEL_DEFAULTS = {
-    "architecture": "convluna",
-    "dim": 128,
-    "num_heads": 4,
-    "attention_dim": 0,
-    "ffn_dim": 512,
-    "num_blocks": 2,
-    "dropout": 0.1,
-    "attention_dropout": 0.1,
-    "attention_chunk": 0,  # lunar's memory/time trade in training; the same function
-    "norm": "",
-    "masks": "auto",
-    "representation": "cls",
-    "pair_features": "uv",
-    "pair_activation": "gelu",
-    "num_classes": 2,
-    "pair": False,
-    "input": {"embedding": "token", "vocab_size": 0, "max_length": 0, "pixel_mean": 0.48,
-              "pixel_std": 0.24},
-    "luna": {"memory_len": 16, "sharing": "full"},
-    "convluna": {
-        "variant": "simplified",
-        "filter": "conv",
-        "kernel": 4,
-        "stride": 1,
-        "pack_temperature": "learn",
-        "unpack_temperature": "unit",
-    },
-    "ffkernel": {"feature_map": "gated3", "orthogonality": 0.0},
-    "simpletron": {"length_norm": "padded", "output_projection": False},
-}
+# Every configuration key with its default, as `lunar train --list-keys --json` lists them
+# (keys.json beside this file is that listing; tests/train/config_test.cpp checks it is current).
+KEYS = json.loads((Path(__file__).with_name("keys.json")).read_text())
 
-# registry.cpp: name -> (default norm, default masks, has memory)
+
+def defaults(table):
+    """The defaults of the keys under `table` ("model"), nested as in TOML: {"luna": {...}}."""
+    out = {}
+    for row in KEYS:
+        path = row["key"].split(".")
+        if path[0] != table:
+            continue
+        node = out
+        for part in path[1:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = row["default"]
+    return out
+
+
+# The [model] keys and their defaults.
+MODEL_DEFAULTS = defaults("model")
+
+# The registry rows (src/models/families.cpp): name -> (default norm, default masks, has memory)
 ARCHITECTURES = {
     "transformer": ("pre", True, False),
     "luna": ("post", False, True),
@@ -48,9 +38,16 @@ ARCHITECTURES = {
     "simpletron": ("pre", False, False),
 }
 
-# task_registry.cpp's task names; task.padding's values (src/train/config_keys.cpp).
-TASK_NAMES = ("listops", "text", "matching", "cifar10", "fmnist", "pathfinder")
-PADDINGS = ("longest", "max_length")
+
+
+def allowed(key):
+    """The values an enumerated key accepts: allowed("task.padding") == ("longest", ...)."""
+    return tuple(next(row["values"] for row in KEYS if row["key"] == key))
+
+
+# The built-in task names; task.padding's values.
+TASK_NAMES = allowed("task.name")
+PADDINGS = allowed("task.padding")
 
 
 class ConfigError(ValueError):

@@ -4,7 +4,7 @@
 #include <charconv>
 
 #include "lunar/core/error.h"
-#include "lunar/data/tokenizer.h"
+#include "lunar/data/task.h"
 
 namespace lunar::data {
 
@@ -41,17 +41,18 @@ Example parse_input_line(const TaskInfo& info, std::string_view line, int64_t ma
   Example example;
   if (info.pixels) {
     example.tokens = parse_pixels(line, info.max_length, source, line_number);
-  } else if (info.name == "listops") {
-    example.tokens = listops_tokens(line, max_length);
-  } else if (info.pair) {
-    const auto tab = line.find('\t');
-    if (tab == std::string_view::npos) {
-      throw DataError(source, line_number, "text2", "expected two documents separated by a TAB");
-    }
-    example.tokens = byte_tokens(line.substr(0, tab), max_length);
-    example.tokens2 = byte_tokens(line.substr(tab + 1), max_length);
   } else {
-    example.tokens = byte_tokens(line, max_length);
+    const auto tokenize = task_definition(info.name).tokenize;
+    if (info.pair) {
+      const auto tab = line.find('\t');
+      if (tab == std::string_view::npos) {
+        throw DataError(source, line_number, "text2", "expected two documents separated by a TAB");
+      }
+      example.tokens = tokenize(line.substr(0, tab), max_length);
+      example.tokens2 = tokenize(line.substr(tab + 1), max_length);
+    } else {
+      example.tokens = tokenize(line, max_length);
+    }
   }
   if (example.tokens.empty())
     throw DataError(source, line_number, "text", "expected a non-empty example");

@@ -1,9 +1,9 @@
 // Transformer and Luna-family blocks.
 #include "lunar/models/blocks.h"
 
-#include "lunar/core/error.h"
+#include <cmath>
+
 #include "lunar/nn/attention.h"
-#include "lunar/nn/linear_attention.h"
 
 namespace lunar::models {
 
@@ -18,22 +18,28 @@ TransformerBlockImpl::TransformerBlockImpl(TransformerBlockOptions options_)
   reset();
 }
 
+AttentionKernel softmax_kernel(torch::nn::Module& /*block*/, const TransformerBlockOptions& options,
+                               int64_t head_dim) {
+  const double dropout = options.attention_dropout();
+  const double scale = std::sqrt(static_cast<double>(head_dim));
+  return {[dropout, scale](const at::Tensor& query, const at::Tensor& key, const at::Tensor& value,
+                           const at::Tensor& mask, bool training) -> KernelOutput {
+            // The divisor in the residual stream's precision (float32 under bf16 autocast).
+            const auto type = query.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+            const auto divisor = at::full({}, scale, query.options().dtype(type));
+            auto result = nn::scaled_attention(query, key, value, mask, divisor, dropout, training);
+            return {result.output, result.weights};
+          },
+          {}};
+}
+
 void TransformerBlockImpl::reset() {
-  const auto& kernel = options.kernel();
-  check(kernel == "softmax" || kernel == "ffkernel" || kernel == "simpletron",
-        "[model] expected attention kernel softmax, ffkernel or simpletron, got '{}'", kernel);
   attention = register_module(
       "attention",
       nn::AttentionProjections(nn::AttentionProjectionsOptions(options.dim(), options.num_heads())
                                    .attention_dim(options.attention_dim())
                                    .output(options.output_projection())));
-  if (kernel == "ffkernel") {
-    feature_map = register_module(
-        "feature_map",
-        nn::FeatureMap(
-            nn::FeatureMapOptions(options.feature_map(), options.num_heads(), attention->head_dim())
-                .dropout(options.attention_dropout())));
-  }
+  kernel = options.kernel()(*this, options, attention->head_dim());
   feedforward = register_module(
       "feedforward",
       nn::FeedForward(
@@ -43,36 +49,20 @@ void TransformerBlockImpl::reset() {
 }
 
 TransformerBlockOutput TransformerBlockImpl::forward(const at::Tensor& x, const at::Tensor& mask) {
-  const auto divisor =
-      at::full({}, std::sqrt(static_cast<double>(attention->head_dim())), x.options());
   const auto input = options.pre_norm() ? attention_norm->forward(x) : x;
-  const auto query = attention->query(input), key = attention->key(input),
-             value = attention->value(input);
-  at::Tensor heads, weights;
-  if (options.kernel() == "ffkernel") {
-    heads = nn::normalized_linear_attention(feature_map->forward(query), feature_map->forward(key),
-                                            value, mask);
-  } else if (options.kernel() == "simpletron") {
-    heads = nn::softmax_free_attention(query, key, value, mask, options.length_norm(),
-                                       options.attention_dropout(), is_training());
-  } else {
-    auto result = nn::scaled_attention(query, key, value, mask, divisor,
-                                       options.attention_dropout(), is_training());
-    heads = result.output;
-    weights = result.weights;
-  }
-  const auto attended = attention->output(heads);
+  const auto attended = kernel.attend(attention->query(input), attention->key(input),
+                                      attention->value(input), mask, is_training());
+  const auto output = attention->output(attended.heads);
   if (options.pre_norm()) {
-    const auto x_a = x + attended;
-    return {x_a + feedforward->forward(feedforward_norm->forward(x_a)), weights};
+    const auto x_a = x + output;
+    return {x_a + feedforward->forward(feedforward_norm->forward(x_a)), attended.weights};
   }
-  const auto x_a = attention_norm->forward(x + attended);
-  return {feedforward_norm->forward(x_a + feedforward->forward(x_a)), weights};
+  const auto x_a = attention_norm->forward(x + output);
+  return {feedforward_norm->forward(x_a + feedforward->forward(x_a)), attended.weights};
 }
 
 at::Tensor TransformerBlockImpl::regularization() const {
-  if (!feature_map || options.orthogonality() <= 0) return {};
-  return feature_map->orthogonality() * options.orthogonality();
+  return kernel.regularization ? kernel.regularization() : at::Tensor();
 }
 
 LunaBlockImpl::LunaBlockImpl(LunaBlockOptions options_) : options(std::move(options_)) { reset(); }

@@ -15,10 +15,8 @@ InputEmbeddingImpl::InputEmbeddingImpl(InputConfig input_, int64_t dim_)
 }
 
 void InputEmbeddingImpl::reset() {
-  check(input.embedding == "token" || input.embedding == "pixel",
-        "[model] expected input.embedding token or pixel, got '{}'", input.embedding);
   check(input.max_length >= 1, "[model] expected input.max_length >= 1, got {}", input.max_length);
-  if (input.embedding == "token") {
+  if (input.embedding == Embedding::token) {
     check(input.vocab_size >= 2, "[model] expected input.vocab_size >= 2, got {}",
           input.vocab_size);
     tokens = register_module(

@@ -6,14 +6,12 @@
 
 namespace lunar::models {
 
-PoolerImpl::PoolerImpl(int64_t dim_, std::string representation_, bool normalize_)
-    : dim(dim_), representation(std::move(representation_)), normalize(normalize_) {
+PoolerImpl::PoolerImpl(int64_t dim_, Representation representation_, bool normalize_)
+    : dim(dim_), representation(representation_), normalize(normalize_) {
   reset();
 }
 
 void PoolerImpl::reset() {
-  check(representation == "cls" || representation == "mean" || representation == "memory",
-        "[model] expected representation cls, mean or memory, got '{}'", representation);
   if (!normalize) return;
   norm = register_module(
       "norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(kLayerNormEps)));
@@ -21,12 +19,12 @@ void PoolerImpl::reset() {
 
 at::Tensor PoolerImpl::forward(const EncoderOutput& encoded, const at::Tensor& mask) {
   const auto normed = [this](const at::Tensor& x) { return norm ? norm->forward(x) : x; };
-  if (representation == "memory") {
+  if (representation == Representation::memory) {
     check(encoded.memory.defined(), "[model] representation = memory needs a model with memory");
     return normed(encoded.memory).mean(1);
   }
   const auto x = normed(encoded.sequence);  // [B, L, D]
-  if (representation == "cls") return x.select(1, 0);
+  if (representation == Representation::cls) return x.select(1, 0);
   if (!mask.defined()) return x.mean(1);
   const auto weights = mask.to(x.scalar_type()).unsqueeze(-1);  // [B, L, 1]
   return (x * weights).sum(1) / weights.sum(1).clamp_min(1.0);
@@ -52,31 +50,28 @@ at::Tensor ClassifierHeadImpl::forward(const at::Tensor& pooled) {
 }
 
 MatchingHeadImpl::MatchingHeadImpl(int64_t dim_, int64_t hidden_, int64_t num_classes_,
-                                   std::string features_, std::string activation_)
+                                   PairFeatures features_, PairActivation activation_)
     : dim(dim_),
       hidden(hidden_),
       num_classes(num_classes_),
-      features(std::move(features_)),
-      activation(std::move(activation_)) {
+      features(features_),
+      activation(activation_) {
   reset();
 }
 
 void MatchingHeadImpl::reset() {
-  check(features == "uv" || features == "full",
-        "[model] expected pair_features uv or full, got '{}'", features);
-  check(activation == "gelu" || activation == "relu",
-        "[model] expected pair_activation gelu or relu, got '{}'", activation);
   check(hidden >= 2, "[model] expected ffn_dim >= 2 for the matching head, got {}", hidden);
-  const int64_t in = features == "uv" ? 2 * dim : 4 * dim;
+  const int64_t in = features == PairFeatures::uv ? 2 * dim : 4 * dim;
   first = register_module("first", torch::nn::Linear(in, hidden));
   second = register_module("second", torch::nn::Linear(hidden, hidden / 2));
   output = register_module("output", torch::nn::Linear(hidden / 2, num_classes));
 }
 
 at::Tensor MatchingHeadImpl::forward(const at::Tensor& u, const at::Tensor& v) {
-  const auto joined = features == "uv" ? at::cat({u, v}, -1) : at::cat({u, v, u * v, u - v}, -1);
+  const auto joined =
+      features == PairFeatures::uv ? at::cat({u, v}, -1) : at::cat({u, v, u * v, u - v}, -1);
   const auto act = [this](const at::Tensor& x) {
-    return activation == "relu" ? at::relu(x) : at::gelu(x);
+    return activation == PairActivation::relu ? at::relu(x) : at::gelu(x);
   };
   return output->forward(act(second->forward(act(first->forward(joined)))));
 }

@@ -6,7 +6,9 @@
 namespace lunar::models {
 
 LunarModelImpl::LunarModelImpl(ModelConfig config, std::shared_ptr<EncoderImpl> encoder_)
-    : encoder(std::move(encoder_)), config_(std::move(config)), use_masks_(config_.masks == "on") {
+    : encoder(std::move(encoder_)),
+      config_(std::move(config)),
+      use_masks_(config_.masks == Masks::on) {
   embedding = register_module("embedding", InputEmbedding(config_.input, config_.dim));
   register_module("encoder", encoder);
   pooler = register_module("pooler", Pooler(config_.dim, config_.representation, !config_.pair));
@@ -17,7 +19,7 @@ LunarModelImpl::LunarModelImpl(ModelConfig config, std::shared_ptr<EncoderImpl> 
   } else {
     classifier = register_module("classifier",
                                  ClassifierHead(config_.dim, config_.ffn_dim, config_.num_classes,
-                                                config_.input.embedding == "pixel"));
+                                                config_.input.embedding == Embedding::pixel));
   }
 }
 

@@ -3,7 +3,6 @@
 
 #include <torch/nn/init.h>
 
-#include "lunar/core/error.h"
 #include "lunar/nn/dropout.h"
 
 namespace lunar::nn {
@@ -20,6 +19,17 @@ at::Tensor per_head_uniform(int64_t heads, int64_t rows, int64_t columns) {
   return at::empty({heads, rows, columns}).uniform_(-bound, bound);
 }
 
+int64_t layer_count(FeatureMapKind kind) {
+  switch (kind) {
+    case FeatureMapKind::gated2:
+      return 2;
+    case FeatureMapKind::gated3:
+      return 3;
+    default:  // softplus, gated1
+      return 1;
+  }
+}
+
 // x [B, H, L, I] times per-head w [H, I, O] -> [B, H, L, O]
 at::Tensor per_head(const at::Tensor& x, const at::Tensor& w) {
   return at::matmul(x, w.unsqueeze(0));
@@ -31,19 +41,17 @@ FeatureMapImpl::FeatureMapImpl(FeatureMapOptions options_) : options(std::move(o
 }
 
 void FeatureMapImpl::reset() {
-  const auto& kind = options.kind();
-  check(kind == "softplus" || kind == "gated1" || kind == "gated2" || kind == "gated3",
-        "[model] expected ffkernel.feature_map softplus, gated1, gated2 or gated3, got '{}'", kind);
+  const auto kind = options.kind();
   const int64_t h = options.num_heads(), d = options.head_dim();
-  const int64_t layers = kind == "softplus" ? 1 : kind.back() - '0';
+  const int64_t layers = layer_count(kind);
   const int64_t rank = std::max<int64_t>(1, d / 4);
   for (int64_t i = 0; i < layers; ++i) {
     outputs.push_back(
         register_parameter(fmt::format("layer{}_output", i), per_head_orthogonal(h, d, d)));
-    if (kind == "gated1" || kind == "gated2") {
+    if (kind == FeatureMapKind::gated1 || kind == FeatureMapKind::gated2) {
       gates.push_back(
           register_parameter(fmt::format("layer{}_gate", i), per_head_uniform(h, d, d)));
-    } else if (kind == "gated3") {
+    } else if (kind == FeatureMapKind::gated3) {
       gates_down.push_back(
           register_parameter(fmt::format("layer{}_gate_down", i), per_head_uniform(h, d, rank)));
       gates_up.push_back(

@@ -15,23 +15,20 @@ SequenceFilterImpl::SequenceFilterImpl(SequenceFilterOptions options_)
 }
 
 void SequenceFilterImpl::reset() {
-  const auto& kind = options.kind();
-  check(kind == "conv" || kind == "maxpool" || kind == "identity",
-        "[model] expected convluna.filter conv or maxpool, got '{}'", kind);
   check(options.kernel() >= 1, "[model] expected convluna.kernel >= 1, got {}", options.kernel());
   check(options.stride() >= 1, "[model] expected convluna.stride >= 1, got {}", options.stride());
-  if (kind == "conv" && !is_identity()) {
+  if (options.kind() == FilterKind::conv && !is_identity()) {
     const double bound = 1.0 / std::sqrt(static_cast<double>(options.kernel()));
     weight = register_parameter("weight", at::empty({options.num_heads(), options.kernel()}));
     torch::nn::init::uniform_(weight, -bound, bound);
   }
 }
 
-bool SequenceFilterImpl::is_identity() const {
-  return options.kind() == "identity" || options.kernel() == 1;
-}
+bool SequenceFilterImpl::is_identity() const { return options.kernel() == 1; }
 
-bool SequenceFilterImpl::pads() const { return options.kind() == "conv" && options.stride() == 1; }
+bool SequenceFilterImpl::pads() const {
+  return options.kind() == FilterKind::conv && options.stride() == 1;
+}
 
 int64_t SequenceFilterImpl::output_length(int64_t length) const {
   if (is_identity() || pads()) return length;
@@ -54,7 +51,7 @@ FilterResult SequenceFilterImpl::forward(const at::Tensor& x, const at::Tensor& 
   auto channels = input.permute({0, 1, 3, 2}).reshape({batch, heads * width, length});
   at::Tensor filtered, out_mask;
   const int64_t k = options.kernel(), s = options.stride();
-  if (options.kind() == "conv") {
+  if (options.kind() == FilterKind::conv) {
     const int64_t left = pads() ? (k - 1) / 2 : 0, right = pads() ? k - 1 - left : 0;
     auto padded = at::constant_pad_nd(channels, {left, right}, 0);
     // One filter per head, shared by the head's Dh features: [H, k] -> [H·Dh, 1, k].

@@ -40,13 +40,11 @@ at::Tensor normalized_linear_attention(const at::Tensor& phi_query, const at::Te
 
 at::Tensor softmax_free_attention(const at::Tensor& query, const at::Tensor& key,
                                   const at::Tensor& value, const at::Tensor& key_mask,
-                                  const std::string& length_norm, double dropout, bool training) {
-  check(length_norm == "padded" || length_norm == "valid" || length_norm == "none",
-        "[model] expected simpletron.length_norm padded, valid or none, got '{}'", length_norm);
+                                  LengthNorm length_norm, double dropout, bool training) {
   const auto k = zero_padding(key, key_mask);
   const auto v = zero_padding(value, key_mask);
   auto context = at::matmul(k.transpose(-2, -1), v);  // [B, H, Dh, Dv]
-  if (length_norm != "none") {
+  if (length_norm != LengthNorm::none) {
     // With a mask (masks on) N is each example's valid length; without one, the padded length.
     const auto length =
         key_mask.defined()

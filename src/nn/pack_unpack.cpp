@@ -3,6 +3,7 @@
 
 #include "lunar/nn/attention.h"
 #include "lunar/nn/chunked_attention.h"
+#include "lunar/nn/fused_attention.h"
 
 namespace lunar::nn {
 
@@ -46,6 +47,11 @@ void PackUnpackImpl::reset() {
 AttentionResult PackUnpackImpl::attend(const at::Tensor& query, const at::Tensor& key,
                                        const at::Tensor& value, const at::Tensor& key_mask,
                                        const at::Tensor& divisor) const {
+  // Without gradients (evaluation, diagnostics) the reference path runs: it returns the weights.
+  if (options.fused() && query.device().is_cpu() && at::GradMode::is_enabled()) {
+    return {fused_attention(query, key, value, key_mask, divisor, options.dropout(), is_training()),
+            at::Tensor()};
+  }
   const int64_t chunk = options.chunk();
   if (chunk > 0 && query.size(2) > chunk && at::GradMode::is_enabled()) {
     return {chunked_attention(query, key, value, key_mask, divisor, options.dropout(),

@@ -3,8 +3,6 @@
 
 #include <cmath>
 
-#include "lunar/core/error.h"
-
 namespace lunar::nn {
 
 TemperatureImpl::TemperatureImpl(TemperatureOptions options_) : options(std::move(options_)) {
@@ -12,12 +10,11 @@ TemperatureImpl::TemperatureImpl(TemperatureOptions options_) : options(std::mov
 }
 
 void TemperatureImpl::reset() {
-  const auto& mode = options.mode();
-  check(mode == "learn" || mode == "unit" || mode == "sqrt",
-        "[model] expected temperature learn, unit or sqrt, got '{}'", mode);
-  const double tau = mode == "sqrt" ? 0.5 * std::log(static_cast<double>(options.head_dim())) : 0.0;
+  const auto mode = options.mode();
+  const double tau =
+      mode == TemperatureMode::sqrt ? 0.5 * std::log(static_cast<double>(options.head_dim())) : 0.0;
   auto initial = at::full({}, tau, at::kFloat);
-  if (mode == "learn") {
+  if (mode == TemperatureMode::learn) {
     log_temperature = register_parameter("log_temperature", initial);
   } else {
     log_temperature = register_buffer("log_temperature", initial);

@@ -9,12 +9,12 @@
 #include <cmath>
 
 #include "lunar/core/error.h"
-#include "lunar/core/runtime.h"
-#include "lunar/core/seed.h"
-#include "lunar/core/version.h"
 #include "lunar/models/registry.h"
 #include "lunar/perf/flop_counter.h"
 #include "lunar/perf/memory_probe.h"
+#include "lunar/runtime/compat.h"
+#include "lunar/runtime/platform.h"
+#include "lunar/runtime/seed.h"
 #include "lunar/train/trainer.h"
 
 namespace lunar::perf {
@@ -41,8 +41,9 @@ class Workload {
       : options_(options), model_(models::build_model(config.model)) {
     model_->to(options.device);
     const auto& input = config.model.input;
-    const int64_t low = input.embedding == "pixel" ? 0 : 2;
-    const int64_t high = input.embedding == "pixel" ? 256 : input.vocab_size;
+    const int64_t low = input.embedding == models::Embedding::pixel ? 0 : 2;
+    const int64_t high =
+        input.embedding == models::Embedding::pixel ? 256 : input.vocab_size;
     const auto ids = at::TensorOptions().dtype(at::kLong).device(options.device);
     input_.tokens = at::randint(low, high, {options.batch, length}, ids);
     input_.mask = at::ones({options.batch, length}, ids.dtype(at::kBool));
@@ -172,7 +173,7 @@ train::RunConfig bench_config(const train::RunConfig& base, const std::string& m
   const int64_t longest = *std::max_element(options.lengths.begin(), options.lengths.end());
   config.model.input.max_length = std::max(config.model.input.max_length, longest);
   config.task.max_length = config.model.input.max_length;
-  config.runtime.precision = options.precision;
+  config.runtime.precision = parse<train::Precision>(options.precision, "--precision");
   config.model = models::resolve(config.model);
   models::validate(config.model);
   return config;

@@ -11,7 +11,7 @@
 #include <unordered_map>
 
 #include "lunar/core/error.h"
-#include "lunar/core/version.h"
+#include "lunar/runtime/compat.h"
 
 namespace lunar::perf {
 

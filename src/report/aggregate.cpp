@@ -28,7 +28,7 @@ const Cell* ResultTable::cell(const ModelKey& model, const std::string& task) co
   return found == cells.end() ? nullptr : &found->second;
 }
 
-ResultTable aggregate(const std::vector<RunData>& runs, const HasMemory& has_memory) {
+ResultTable aggregate(const std::vector<runs::RunFolder>& runs, const HasMemory& has_memory) {
   ResultTable table;
   std::vector<std::string> architectures;
   std::set<ModelKey> models;
@@ -64,7 +64,7 @@ ResultTable aggregate(const std::vector<RunData>& runs, const HasMemory& has_mem
   table.tasks.assign(tasks.begin(), tasks.end());
   for (auto& [key, cell] : table.cells) {
     std::sort(cell.runs.begin(), cell.runs.end(),
-              [](const RunData* a, const RunData* b) { return a->seed < b->seed; });
+              [](const runs::RunFolder* a, const runs::RunFolder* b) { return a->seed < b->seed; });
   }
   return table;
 }
@@ -103,7 +103,7 @@ size_t at_majority(const Cell& cell, Metric metric) {
   size_t count = 0;
   for (const auto* run : cell.runs) {
     const auto found = values.find(run->seed);
-    if (found != values.end() && at_majority_rate(found->second, run->results->majority_rate)) {
+    if (found != values.end() && runs::at_majority_rate(found->second, run->results->majority_rate)) {
       ++count;
     }
   }
@@ -161,7 +161,7 @@ std::string to_csv(const ResultTable& table) {
   return out;
 }
 
-MeanCurve mean_curve(const std::vector<const RunData*>& runs, const std::string& split,
+MeanCurve mean_curve(const std::vector<const runs::RunFolder*>& runs, const std::string& split,
                      const std::string& value) {
   MeanCurve curve;
   std::map<int64_t, std::vector<double>> by_step;

@@ -11,6 +11,7 @@
 
 #include "lunar/report/collapse_table.h"
 #include "lunar/report/svg.h"
+#include "lunar/runs/layout.h"
 
 namespace lunar::report {
 
@@ -106,9 +107,9 @@ std::string statistics_section(const StudyStatistics& statistics) {
 }
 
 // All finished runs of one task, grouped by model, in table order.
-std::vector<std::pair<ModelKey, std::vector<const RunData*>>> task_groups(const ResultTable& table,
+std::vector<std::pair<ModelKey, std::vector<const runs::RunFolder*>>> task_groups(const ResultTable& table,
                                                                           const std::string& task) {
-  std::vector<std::pair<ModelKey, std::vector<const RunData*>>> groups;
+  std::vector<std::pair<ModelKey, std::vector<const runs::RunFolder*>>> groups;
   for (const auto& model : table.models) {
     if (const Cell* cell = table.cell(model, task)) groups.push_back({model, cell->runs});
   }
@@ -149,10 +150,10 @@ std::string heatmap_section(const ResultTable& table) {
   for (const auto& task : table.tasks) {
     for (const auto& [model, runs] : task_groups(table, task)) {
       if (runs.empty() || runs.front()->heatmaps.empty()) continue;
-      const RunData& run = *runs.front();  // the lowest seed
+      const runs::RunFolder& run = *runs.front();  // the lowest seed
       std::vector<fs::path> memory, gradient;
       for (const auto& path : run.heatmaps) {
-        (parse_heatmap_name(path).gradient ? gradient : memory).push_back(path);
+        (runs::parse_heatmap_name(path).gradient ? gradient : memory).push_back(path);
       }
       std::vector<fs::path> shown;
       if (!memory.empty()) shown.push_back(memory.front());

@@ -1,4 +1,4 @@
-// The page of one run and its text summary, from what load_run read.
+// The page of one run and its text summary, from what runs::read_run_folder read.
 #include "lunar/report/run_page.h"
 
 #include <fmt/format.h>
@@ -11,6 +11,7 @@
 
 #include "lunar/report/html.h"
 #include "lunar/report/svg.h"
+#include "lunar/runs/layout.h"
 
 namespace lunar::report {
 
@@ -19,7 +20,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // One logged value over training; values logged as null (non-finite) are left out.
-Series run_series(const RunData& run, const std::string& split, const std::string& value,
+Series run_series(const runs::RunFolder& run, const std::string& split, const std::string& value,
                   const std::string& label) {
   Series series;
   series.label = label;
@@ -34,7 +35,7 @@ Series run_series(const RunData& run, const std::string& split, const std::strin
 }
 
 // A value of the step-0 "data" line (the majority-class rates).
-std::optional<double> data_value(const RunData& run, const std::string& name) {
+std::optional<double> data_value(const runs::RunFolder& run, const std::string& name) {
   for (const auto& point : run.metrics) {
     if (point.split != "data") continue;
     const auto found = point.values.find(name);
@@ -101,7 +102,7 @@ std::string memory_label(const std::string& memory) {
   return memory;
 }
 
-std::string run_header(const RunData& run, const RunStatus& status, bool has_memory) {
+std::string run_header(const runs::RunFolder& run, const RunStatus& status, bool has_memory) {
   const auto row = [](const std::string& name, const std::string& value) {
     return "<tr><th>" + name + "</th><td>" + value + "</td></tr>\n";
   };
@@ -135,14 +136,13 @@ std::string run_header(const RunData& run, const RunStatus& status, bool has_mem
   html += row("majority class", majority.empty() ? "not logged" : majority);
   html += "</table>\n";
   if (status.best_predicts_one_class) {
-    html +=
-        "<p class=\"warn\">The best checkpoint gives every test example the same class: the "
-        "model learnt the label prior only.</p>\n";
+    html += fmt::format("<p class=\"warn\">Warning: {}.</p>\n",
+                        runs::one_class_warning("the best checkpoint", "test"));
   }
   return html;
 }
 
-std::string learning_curves(const RunData& run, const RunStatus& status) {
+std::string learning_curves(const runs::RunFolder& run, const RunStatus& status) {
   std::string html = "<h2>Learning curves</h2>\n";
   if (run.metrics.empty()) return html + "<p class=\"note\">No metrics logged yet.</p>\n";
   auto accuracy = step_chart("Accuracy", "accuracy",
@@ -164,7 +164,7 @@ std::string learning_curves(const RunData& run, const RunStatus& status) {
   return html + "</div>\n";
 }
 
-std::string collapse_section(const RunData& run, bool has_memory) {
+std::string collapse_section(const runs::RunFolder& run, bool has_memory) {
   std::string html = "<h2>Memory collapse over training</h2>\n";
   if (!has_memory) {
     return html + "<p class=\"note\">" + escape_html(run.architecture) +
@@ -207,10 +207,10 @@ std::string collapse_section(const RunData& run, bool has_memory) {
 }
 
 // One row per step: P and its gradient side by side (step 0 has no gradient).
-std::string heatmap_rows(const RunData& run) {
+std::string heatmap_rows(const runs::RunFolder& run) {
   std::map<int64_t, std::pair<fs::path, fs::path>> by_step;  // P, gradient; empty when absent
   for (const auto& path : run.heatmaps) {
-    const auto name = parse_heatmap_name(path);
+    const auto name = runs::parse_heatmap_name(path);
     if (name.step < 0) continue;
     (name.gradient ? by_step[name.step].second : by_step[name.step].first) = path;
   }
@@ -234,7 +234,7 @@ std::string heatmap_rows(const RunData& run) {
 
 }  // namespace
 
-RunStatus run_status(const RunData& run) {
+RunStatus run_status(const runs::RunFolder& run) {
   RunStatus status;
   status.finished = run.results.has_value();
   for (const auto& point : run.metrics) {
@@ -260,7 +260,7 @@ RunStatus run_status(const RunData& run) {
   return status;
 }
 
-std::string run_summary_text(const RunData& run, bool has_memory) {
+std::string run_summary_text(const runs::RunFolder& run, bool has_memory) {
   const auto status = run_status(run);
   std::string out = fmt::format(
       "run {}: {}{} on {}, seed {}\n", run.dir.string(), run.architecture,
@@ -281,12 +281,12 @@ std::string run_summary_text(const RunData& run, bool has_memory) {
   if (status.majority_test)
     out += fmt::format("majority class test {:.4f}\n", *status.majority_test);
   if (status.best_predicts_one_class) {
-    out += "warning: the best checkpoint gives every test example the same class\n";
+    out += fmt::format("warning: {}\n", runs::one_class_warning("the best checkpoint", "test"));
   }
   return out;
 }
 
-std::string build_run_page(const RunData& run, bool has_memory) {
+std::string build_run_page(const runs::RunFolder& run, bool has_memory) {
   const auto status = run_status(run);
   std::string html = page_head("lunar run " + run.dir.filename().string());
   html += run_header(run, status, has_memory);

@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <toml++/toml.h>
+
 #include "lunar/core/error.h"
 #include "lunar/runs/layout.h"
 #include "text_file.h"
@@ -60,6 +63,29 @@ RunFolder read_run_folder(const fs::path& dir) {
   if (fs::exists(metrics_path(dir))) run.metrics = read_metrics_log(metrics_path(dir));
   run.heatmaps = list_heatmaps(dir);
   return run;
+}
+
+std::vector<RunFolder> read_run_folders(const fs::path& root) {
+  check(fs::is_directory(root), "[runs] expected a folder of run directories, got '{}'",
+        root.string());
+  std::vector<fs::path> dirs;
+  if (is_run_dir(root)) dirs.push_back(root);
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+       ++it) {
+    if (!it->is_directory()) continue;
+    if (is_run_part(it->path().filename().string())) {
+      it.disable_recursion_pending();
+    } else if (is_run_dir(it->path())) {
+      dirs.push_back(it->path());
+      it.disable_recursion_pending();
+    }
+  }
+  check(!dirs.empty(), "[runs] expected run directories (with config.toml) under '{}', got none",
+        root.string());
+  std::sort(dirs.begin(), dirs.end());
+  std::vector<RunFolder> loaded;
+  for (const auto& dir : dirs) loaded.push_back(read_run_folder(dir));
+  return loaded;
 }
 
 }  // namespace lunar::runs

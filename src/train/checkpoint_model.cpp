@@ -1,8 +1,8 @@
 // Rebuilding a model from a checkpoint.
 #include "lunar/train/checkpoint_model.h"
 
-#include "lunar/core/seed.h"
 #include "lunar/models/registry.h"
+#include "lunar/runtime/seed.h"
 #include "lunar/train/checkpoint.h"
 
 namespace lunar::train {

@@ -1,5 +1,5 @@
 // Loading, overriding, validating and writing run configurations, all through the key table of
-// config_keys.cpp. Errors name the file (or `--set`), the line and the dotted key.
+// config_keys.h. Errors name the file (or `--set`), the line and the dotted key.
 #include "lunar/train/config.h"
 
 #include <fmt/format.h>
@@ -38,7 +38,7 @@ int64_t line_of(const toml::node& node) { return static_cast<int64_t>(node.sourc
 // TOML text of a node for messages: scalars and arrays as written, tables summarised.
 std::string describe_node(const toml::node& node) {
   if (node.is_table()) return "a table";
-  if (auto text = node.value_exact<std::string>()) return detail::format_value(Value{*text});
+  if (auto text = node.value_exact<std::string>()) return keys::format_value(Value{*text});
   std::ostringstream out;
   node.visit([&out](const auto& n) { out << n; });
   return out.str();
@@ -94,8 +94,10 @@ void set_key(RunConfig& config, const KeyDef& def, const toml::node& node, const
              int64_t line, Locations& locations) {
   auto value = to_value(def.type, node);
   if (!value || !def.rule.accepts(*value)) {
-    throw DataError(path, line, def.key,
-                    fmt::format("expected {}, got {}", def.rule.expected, describe_node(node)));
+    const std::string hint = value && def.rule.hint ? def.rule.hint(*value) : "";
+    throw DataError(
+        path, line, def.key,
+        fmt::format("expected {}, got {}{}", def.rule.expected, describe_node(node), hint));
   }
   def.set(config, *value);
   locations[def.key] = {path, line};
@@ -223,9 +225,10 @@ void validate_at(const RunConfig& config, const std::string& source, const Locat
     const Value value = def.get(config);
     if (!def.rule.accepts(value)) {
       const Location at = where(def.key, def.key);
+      const std::string hint = def.rule.hint ? def.rule.hint(value) : "";
       throw DataError(
           at.path, at.line, def.key,
-          fmt::format("expected {}, got {}", def.rule.expected, detail::format_value(value)));
+          fmt::format("expected {}, got {}{}", def.rule.expected, keys::format_value(value), hint));
     }
   }
   for (const auto& relation : detail::relations()) {
@@ -339,8 +342,8 @@ std::string to_toml(const RunConfig& config) {
       out += fmt::format("\n[{}]\n", table);
       section = table;
     }
-    out += fmt::format("{} = {}  # {}\n", name, detail::format_value(def.get(config)),
-                       def.description);
+    out +=
+        fmt::format("{} = {}  # {}\n", name, keys::format_value(def.get(config)), def.description);
   }
   return out;
 }
@@ -363,16 +366,6 @@ int64_t padded_length(const RunConfig& config) {
 
 int64_t evaluation_batch_size(const RunConfig& config) {
   return config.train.eval_batch_size > 0 ? config.train.eval_batch_size : config.train.batch_size;
-}
-
-std::vector<KeyDescription> describe_keys() {
-  const RunConfig defaults;
-  std::vector<KeyDescription> rows;
-  for (const auto& def : detail::key_table()) {
-    rows.push_back({def.key, detail::type_name(def.type), detail::format_value(def.get(defaults)),
-                    def.rule.expected, def.description});
-  }
-  return rows;
 }
 
 }  // namespace lunar::train

@@ -7,7 +7,7 @@
 #include <map>
 
 #include "lunar/core/error.h"
-#include "lunar/core/version.h"
+#include "lunar/runtime/compat.h"
 
 namespace lunar::train {
 

@@ -9,12 +9,12 @@
 
 #include "lunar/core/atomic_file.h"
 #include "lunar/core/error.h"
-#include "lunar/core/runtime.h"
-#include "lunar/core/seed.h"
 #include "lunar/data/task.h"
 #include "lunar/models/registry.h"
 #include "lunar/runs/layout.h"
 #include "lunar/runs/metrics_log.h"
+#include "lunar/runtime/platform.h"
+#include "lunar/runtime/seed.h"
 #include "lunar/train/callbacks.h"
 #include "lunar/train/evaluate.h"
 #include "lunar/train/event_writer.h"
@@ -29,7 +29,7 @@ void apply_task_facts(RunConfig& config, const data::TaskInfo& info) {
   auto& model = config.model;
   model.num_classes = info.num_classes;
   model.pair = info.pair;
-  model.input.embedding = info.pixels ? "pixel" : "token";
+  model.input.embedding = info.pixels ? models::Embedding::pixel : models::Embedding::token;
   model.input.vocab_size = info.vocab_size;
   model.input.max_length = info.max_length;
   model.input.pixel_mean = info.pixel_mean;

@@ -37,7 +37,7 @@ std::vector<HParam> run_hparams(const RunConfig& config) {
       {"train.batch_size", number(config.train.batch_size)},
       {"train.steps", number(config.train.steps)},
       {"train.seed", number(config.train.seed)},
-      {"runtime.precision", config.runtime.precision},
+      {"runtime.precision", std::string(to_string(config.runtime.precision))},
       // Every run declares the same names, so that the Experiment TensorBoard takes from any
       // one run describes them all; a model without a memory has a memory of length 0.
       {"model.luna.memory_len", models::find_architecture(config.model.architecture).has_memory

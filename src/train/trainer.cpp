@@ -10,7 +10,7 @@
 #include <limits>
 
 #include "lunar/core/error.h"
-#include "lunar/core/version.h"
+#include "lunar/runtime/compat.h"
 #include "lunar/train/random_state.h"
 #include "lunar/train/schedule.h"
 #include "lunar/train/signals.h"
@@ -19,21 +19,21 @@ namespace lunar::train {
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimConfig& optim,
                                                         std::vector<at::Tensor> parameters) {
-  if (optim.name == "adamw") {
+  if (optim.name == OptimizerKind::adamw) {
     return std::make_unique<torch::optim::AdamW>(std::move(parameters),
                                                  torch::optim::AdamWOptions(optim.lr)
                                                      .betas({optim.beta1, optim.beta2})
                                                      .eps(optim.eps)
                                                      .weight_decay(optim.weight_decay));
   }
-  if (optim.name == "adam") {
+  if (optim.name == OptimizerKind::adam) {
     return std::make_unique<torch::optim::Adam>(std::move(parameters),
                                                 torch::optim::AdamOptions(optim.lr)
                                                     .betas({optim.beta1, optim.beta2})
                                                     .eps(optim.eps)
                                                     .weight_decay(optim.weight_decay));
   }
-  throw Error(fmt::format("[optim] expected adamw or adam, got '{}'", optim.name));
+  throw Error(fmt::format("[optim] expected adamw or adam, got '{}'", to_string(optim.name)));
 }
 
 namespace {
@@ -149,14 +149,14 @@ bool Trainer::stop_requested_anywhere() {
 
 EvalResult Trainer::evaluate_split(const std::string& split,
                                    const std::vector<data::Example>& examples) {
-  return evaluate_across(sync_.get(), model_, examples, evaluation_batch_size(config_),
-                         padded_length(config_), device_, config_.runtime.precision == "bf16",
-                         [&](int64_t done, int64_t total) {
-                           for (auto& callback : callbacks_) {
-                             callback->on_eval_progress(split, done, total);
-                           }
-                           return !stop_requested();
-                         });
+  return evaluate_across(
+      sync_.get(), model_, examples, evaluation_batch_size(config_), padded_length(config_),
+      device_, config_.runtime.precision == Precision::bf16, [&](int64_t done, int64_t total) {
+        for (auto& callback : callbacks_) {
+          callback->on_eval_progress(split, done, total);
+        }
+        return !stop_requested();
+      });
 }
 
 void Trainer::evaluate_and_checkpoint(TrainOutcome& outcome) {
@@ -187,7 +187,7 @@ TrainOutcome Trainer::run() {
   const auto& train = config_.train;
   const int64_t micro = micro_batch_size(train, sync_.get());
   const int64_t accumulation = train.batch_size / (micro * world_size(sync_.get()));
-  const bool bf16 = config_.runtime.precision == "bf16";
+  const bool bf16 = config_.runtime.precision == Precision::bf16;
   TrainOutcome outcome;
   model_->to(device_);
   model_->train();

@@ -1,7 +1,10 @@
 // Collation, and the BatchLoader's determinism, resumption, sharding and error propagation.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "lunar/core/error.h"
 #include "lunar/data/batch_loader.h"
@@ -212,10 +215,19 @@ TEST(BatchLoader, DestroysCleanlyWhileTheWorkerWaits) {
   options.batch_size = 2;
   options.repeat = true;
   for (int i = 0; i < 20; ++i) {
-    BatchLoader loader(examples, options);
-    if (i % 2) loader.next();
+    std::atomic<int64_t> prepared{0};
+    options.on_batch = [&prepared](Batch&) { ++prepared; };
+    {
+      BatchLoader loader(examples, options);
+      if (i % 2) EXPECT_EQ(loader.next()->size(), 2);
+    }
+    // The worker stopped at its prefetch bound (plus the batch in hand) and was joined: nothing
+    // is prepared after the loader is gone.
+    const int64_t at_destruction = prepared;
+    EXPECT_LE(at_destruction, options.prefetch + 2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(prepared, at_destruction);
   }
-  SUCCEED();
 }
 
 }  // namespace

@@ -4,9 +4,6 @@
 // others fail with an error within the timeout, and `lunar launch` names a failed rank.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <array>
 #include <chrono>
@@ -17,15 +14,15 @@
 #include <string>
 #include <thread>
 
-#include "lunar/core/seed.h"
+#include "lunar/core/process.h"
 #include "lunar/dist/launcher.h"
 #include "lunar/models/registry.h"
+#include "lunar/runtime/seed.h"
 #include "lunar/train/checkpoint.h"
 #include "lunar/train/config.h"
+#include "support/listops_suite.h"
 #include "support/process.h"
 #include "support/tensor_compare.h"
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 
@@ -43,25 +40,33 @@ std::string read_file(const fs::path& path) {
   return text.str();
 }
 
-// A process started through the shell with its output in `log`; `pid` is lunar's own (exec).
-pid_t spawn(const std::string& command, const fs::path& log) {
-  const std::string line = "exec env " + command + " > " + log.string() + " 2>&1";
-  const char* argv[] = {"/bin/sh", "-c", line.c_str(), nullptr};
-  pid_t pid = -1;
-  posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ);
-  return pid;
+// Rank `rank` of two as a lunar process (`args` split on spaces) with its output in `log`.
+lunar::Process spawn_rank(int rank, int64_t port, const std::string& args, const fs::path& log) {
+  lunar::SpawnOptions options;
+  options.args = {lunar()};
+  std::istringstream words(args);
+  for (std::string word; words >> word;) options.args.push_back(word);
+  options.environment = {{"MASTER_ADDR", "127.0.0.1"},
+                         {"MASTER_PORT", std::to_string(port)},
+                         {"RANK", std::to_string(rank)},
+                         {"WORLD_SIZE", "2"},
+                         {"LOCAL_RANK", std::to_string(rank)}};
+  options.output = lunar::Output::kFile;
+  options.file = log;
+  options.null_stdin = true;
+  return lunar::Process(options);
 }
 
-// Waits up to `limit` for `pid`; returns its exit code, or -1 (still running: killed) / -2.
-int wait_for(pid_t pid, std::chrono::seconds limit) {
+// Waits up to `limit` for `process`; returns its exit code, or -1 (still running: killed) / -2
+// (killed by a signal).
+int wait_for(lunar::Process& process, std::chrono::seconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
-  int status = 0;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+    if (const auto status = process.poll()) return status->signal == 0 ? status->code : -2;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
+  process.signal(SIGKILL);
+  process.wait();
   return -1;
 }
 
@@ -89,35 +94,23 @@ double max_difference(const lunar::models::LunarModel& a, const lunar::models::L
   return worst;
 }
 
-class Distributed : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / "lunar_dist_e2e";
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    const auto generated =
-        run_command(lunar() + " data listops --out " + (dir_ / "data").string() +
-                    " --seed 1 --train 256 --val 64 --test 64 --min-len 20 --max-len 100");
-    ASSERT_EQ(generated.code, 0) << generated.output;
-  }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
+class Distributed : public lunar::testing::ListOpsSuite<Distributed> {
+ public:
+  static lunar::testing::ListOpsRelease release() { return {1, 256, 64, 64, 20, 100}; }
 
+ protected:
   // A tiny ConvLuna with padding masks on (so a rank's half batch, padded to its own longest
   // example, computes what the full batch does) and no dropout; global batch 8.
   static std::string train_args(const fs::path& run_dir, int steps) {
-    return " train --config " LUNAR_SOURCE_DIR "/configs/cpu/listops_convluna.toml --run-dir " +
-           run_dir.string() + " --set task.path=" + (dir_ / "data").string() +
-           " task.max_length=100 model.input.max_length=100 model.dim=32 model.ffn_dim=64"
-           " model.num_blocks=1 model.luna.memory_len=8 model.masks=on model.dropout=0"
-           " model.attention_dropout=0 train.batch_size=8 train.eval_every=3 train.log_every=1"
-           " schedule.warmup=1 optim.lr=0.003 runtime.threads=1 diag.heatmap_steps=[]"
-           " runtime.dist_timeout_s=10 train.steps=" +
-           std::to_string(steps);
+    return ListOpsSuite::train_args(
+        run_dir,
+        "model.dim=32 model.ffn_dim=64 model.num_blocks=1 model.luna.memory_len=8 model.masks=on"
+        " model.dropout=0 model.attention_dropout=0 train.batch_size=8 train.eval_every=3"
+        " train.log_every=1 schedule.warmup=1 optim.lr=0.003 runtime.threads=1"
+        " diag.heatmap_steps=[] runtime.dist_timeout_s=10 train.steps=" +
+            std::to_string(steps));
   }
-
-  static fs::path dir_;
 };
-fs::path Distributed::dir_;
 
 TEST_F(Distributed, TwoRanksEqualOneProcessAndResumeEqualsUninterrupted) {
   const int steps = 6;
@@ -197,17 +190,17 @@ TEST_F(Distributed, DeadPeerMakesTheOtherRankFailWithinTheTimeout) {
   const auto run_dir = dir_ / "dead_peer";
   const int64_t port = lunar::dist::free_port("127.0.0.1");
   const auto args = train_args(run_dir, 100000);
-  const pid_t rank0 = spawn(rank_env(0, port) + lunar() + args, dir_ / "rank0.log");
-  const pid_t rank1 = spawn(rank_env(1, port) + lunar() + args, dir_ / "rank1.log");
-  ASSERT_GT(rank0, 0);
-  ASSERT_GT(rank1, 0);
+  auto rank0 = spawn_rank(0, port, args, dir_ / "rank0.log");
+  auto rank1 = spawn_rank(1, port, args, dir_ / "rank1.log");
+  ASSERT_GT(rank0.pid(), 0);
+  ASSERT_GT(rank1.pid(), 0);
   // Wait until training runs (rank 0 logged a step), then kill rank 1 abruptly.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (read_file(run_dir / "metrics.jsonl").find("\"split\":\"train\"") == std::string::npos &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  kill(rank1, SIGKILL);
+  rank1.signal(SIGKILL);
   const auto killed = std::chrono::steady_clock::now();
   EXPECT_EQ(wait_for(rank1, std::chrono::seconds(5)), -2);
   const int code = wait_for(rank0, std::chrono::seconds(20));

@@ -129,7 +129,7 @@ class BlockReference : public ::testing::Test {
 
 TEST_F(BlockReference, TransformerPostLn) {
   auto config = tiny_config("transformer");
-  config.norm = "post";
+  config.norm = Norm::post;
   auto model = build_double(config);
   randomize_norms(*model);
   auto& block = transformer_encoder_of(model)->blocks.at(0);
@@ -225,7 +225,7 @@ void check_simplified_convluna(LunaBlock block, const at::Tensor& x, const at::T
   const double tau = block->attention->pack_temperature->log_temperature.item<double>();
   at::Tensor keys, values, filtered_mask;
   const auto raw_keys = heads_of(linear(att->key_proj, x));
-  if (filter->options.kind() == "conv") {
+  if (filter->options.kind() == lunar::nn::FilterKind::conv) {
     keys = conv_filter(raw_keys, filter->weight, filter->options.stride(), mask);
     values = conv_filter(heads_of(x), filter->weight, filter->options.stride(), mask);
     const int64_t k = filter->options.kernel(), s = filter->options.stride();

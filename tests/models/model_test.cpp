@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "lunar/core/error.h"
-#include "lunar/core/seed.h"
 #include "lunar/models/embedding.h"
 #include "lunar/models/model.h"
 #include "lunar/models/registry.h"
+#include "lunar/runtime/seed.h"
 #include "support/tensor_compare.h"
 #include "tiny_models.h"
 
@@ -22,7 +22,7 @@ using namespace lunar::models::testing;
 
 LunarModel masked_model(const std::string& variant, uint64_t seed = 41) {
   auto config = tiny_config(variant);
-  config.masks = "on";
+  config.masks = Masks::on;
   lunar::seed_everything(seed);
   auto model = build_double(config);
   randomize_norms(*model);
@@ -59,7 +59,7 @@ TEST(Model, AppendingPaddingChangesOutputsWithMasksOff) {
   for (const std::string variant : {"transformer", "luna", "convluna-conv"}) {
     SCOPED_TRACE(variant);
     auto config = tiny_config(variant);
-    config.masks = "off";
+    config.masks = Masks::off;
     lunar::seed_everything(41);
     auto model = build_double(config);
     lunar::seed_everything(42);
@@ -75,8 +75,8 @@ TEST(Model, MeanRepresentationIgnoresPaddingWithMasksOn) {
   for (const std::string variant : {"transformer", "convluna-conv"}) {
     SCOPED_TRACE(variant);
     auto config = tiny_config(variant);
-    config.masks = "on";
-    config.representation = "mean";
+    config.masks = Masks::on;
+    config.representation = Representation::mean;
     lunar::seed_everything(43);
     auto model = build_double(config);
     const auto batch = random_batch({6, 2}, 6);
@@ -110,7 +110,7 @@ TEST(Model, MemoryShapesDoNotDependOnLength) {
     SCOPED_TRACE(variant);
     auto config = tiny_config(variant);
     config.input.max_length = 64;
-    config.masks = "on";
+    config.masks = Masks::on;
     auto model = build_model(config);
     model->eval();
     for (int64_t length : {5, 17, 64}) {
@@ -145,7 +145,7 @@ TEST(Embedding, InitialisationsFollowTheAuthors) {
   EXPECT_NEAR(cls.std().item<double>(), bound / std::sqrt(3.0), 0.05 * bound);  // U(±a): a/√3
 
   InputConfig pixels;
-  pixels.embedding = "pixel";
+  pixels.embedding = Embedding::pixel;
   pixels.max_length = 4;
   InputEmbedding pixel_embedding(pixels, kDim);
   EXPECT_NEAR(pixel_embedding->pixels->weight.std().item<double>(), 1.0, 0.05);
@@ -158,7 +158,7 @@ TEST(Embedding, InitialisationsFollowTheAuthors) {
 // Pathfinder's constants, (p/255 − 0.5)/0.5: p = 0 → −1, p = 255 → 1, p = 51 → −0.6.
 TEST(Embedding, PixelNormalisationComesFromTheInputConfig) {
   InputConfig input;
-  input.embedding = "pixel";
+  input.embedding = Embedding::pixel;
   input.max_length = 3;
   input.pixel_mean = 0.5;
   input.pixel_std = 0.5;
@@ -177,7 +177,7 @@ TEST(Embedding, PixelNormalisationComesFromTheInputConfig) {
 
 TEST(Embedding, PixelFormulaByHand) {
   InputConfig input;
-  input.embedding = "pixel";
+  input.embedding = Embedding::pixel;
   input.max_length = 4;
   InputEmbedding embedding(input, 2);
   embedding->to(at::kDouble);
@@ -234,7 +234,7 @@ TEST(Embedding, TokensPlusPositionsAfterCls) {
 
 TEST(Heads, ClassifierAndMemoryRepresentation) {
   auto config = tiny_config("convluna-conv");
-  config.representation = "memory";
+  config.representation = Representation::memory;
   lunar::seed_everything(46);
   auto model = build_double(config);
   randomize_norms(*model);
@@ -252,7 +252,7 @@ TEST(Heads, ClassifierAndMemoryRepresentation) {
 // The authors' image classifier (IClassifier) has a second Linear(f, f) + GELU.
 TEST(Heads, PixelModelsHaveTheSecondHiddenLayer) {
   auto config = tiny_config("convluna-conv");
-  config.input.embedding = "pixel";
+  config.input.embedding = Embedding::pixel;
   lunar::seed_everything(48);
   auto model = build_double(config);
   ASSERT_TRUE(model->classifier->hidden_layer2);
@@ -278,9 +278,9 @@ TEST(Heads, MatchingTowersShareEveryWeight) {
       auto config = tiny_config("convluna-conv");
       config.pair = true;
       config.num_classes = 2;
-      config.pair_features = features;
-      config.pair_activation = activation;
-      config.masks = "on";
+      config.pair_features = lunar::parse<PairFeatures>(features, "pair_features");
+      config.pair_activation = lunar::parse<PairActivation>(activation, "pair_activation");
+      config.masks = Masks::on;
       lunar::seed_everything(47);
       auto model = build_double(config);
       EXPECT_FALSE(model->classifier);
@@ -395,7 +395,7 @@ namespace {
 TEST(Model, ChunkedAttentionTrainsLikeTheReference) {
   for (const char* variant : {"luna", "convluna-maxpool", "convluna-full"}) {
     auto config = tiny_config(variant);
-    config.masks = "on";
+    config.masks = Masks::on;
     auto chunked_config = config;
     chunked_config.attention_chunk = 2;
     lunar::seed_everything(3);

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "lunar/core/seed.h"
+#include "lunar/runtime/seed.h"
 #include "support/gradcheck.h"
 #include "tiny_models.h"
 
@@ -91,14 +91,18 @@ std::vector<at::Tensor> all_parameters(const LunarModel& model, const std::strin
     memory = memory || item.key() == "encoder.memory";
     temperature = temperature || item.key().find("log_temperature") != std::string::npos;
   }
-  if (variant != "transformer") EXPECT_TRUE(memory) << variant;
-  if (variant.rfind("convluna", 0) == 0) EXPECT_TRUE(temperature) << variant;
+  if (variant != "transformer") {
+    EXPECT_TRUE(memory) << variant;
+  }
+  if (variant.rfind("convluna", 0) == 0) {
+    EXPECT_TRUE(temperature) << variant;
+  }
   return inputs;
 }
 
 void check_model(const std::string& variant, ModelConfig config, bool masks) {
   SCOPED_TRACE(variant);
-  config.masks = masks ? "on" : "off";
+  config.masks = masks ? Masks::on : Masks::off;
   lunar::seed_everything(63);
   auto model = build_double(config);
   randomize_norms(*model);
@@ -118,7 +122,7 @@ void check_model(const std::string& variant, ModelConfig config, bool masks) {
   const auto first = masks ? random_batch({6, 4}, 6) : random_batch({6, 6}, 6);
   const auto second = masks ? random_batch({5, 3}, 5) : random_batch({5, 5}, 5);
   at::Tensor tokens = first.tokens, tokens2 = second.tokens;
-  if (config.input.embedding == "pixel") {
+  if (config.input.embedding == Embedding::pixel) {
     tokens = at::randint(0, 256, tokens.sizes(), at::kLong);
     tokens2 = at::randint(0, 256, tokens2.sizes(), at::kLong);
   }
@@ -142,7 +146,7 @@ TEST(ModelGradcheck, ConvLuna) {
   check_model("convluna-conv", tiny_config("convluna-conv"), true);
   check_model("convluna-maxpool", tiny_config("convluna-maxpool"), false);
   auto memory_representation = tiny_config("convluna-full");
-  memory_representation.representation = "memory";
+  memory_representation.representation = Representation::memory;
   check_model("convluna-full", memory_representation, true);
 }
 
@@ -150,14 +154,14 @@ TEST(ModelGradcheck, PairMatchingModel) {
   auto config = tiny_config("convluna-conv");
   config.pair = true;
   config.num_classes = 2;
-  config.pair_features = "full";
+  config.pair_features = PairFeatures::full;
   check_model("convluna-conv", config, true);
 }
 
 TEST(ModelGradcheck, PixelEmbeddingModel) {
   auto config = tiny_config("convluna-conv");
-  config.input.embedding = "pixel";
-  config.representation = "mean";
+  config.input.embedding = Embedding::pixel;
+  config.representation = Representation::mean;
   check_model("convluna-conv", config, true);
 }
 

@@ -27,36 +27,39 @@ TEST(Registry, ListsEveryFamily) {
   }
   EXPECT_EQ(names, (std::vector<std::string>{"transformer", "luna", "preluna", "convluna",
                                              "ffkernel", "simpletron"}));
-  EXPECT_EQ(find_architecture("preluna").default_norm, "pre");
+  EXPECT_EQ(architecture_names(), names);
+  EXPECT_EQ(find_architecture("preluna").default_norm, Norm::pre);
   // LRA's Transformer and the authors' TBlock are Pre-LN.
-  EXPECT_EQ(find_architecture("transformer").default_norm, "pre");
+  EXPECT_EQ(find_architecture("transformer").default_norm, Norm::pre);
 }
 
 TEST(Registry, ResolveFillsTheArchitectureDefaults) {
   auto transformer = resolve(tiny_config("transformer"));
-  EXPECT_EQ(transformer.norm, "pre");
-  EXPECT_EQ(transformer.masks, "on");
+  EXPECT_EQ(transformer.norm, Norm::pre);
+  EXPECT_EQ(transformer.masks, Masks::on);
   EXPECT_EQ(transformer.attention_dim, 8);
   for (const std::string name : {"luna", "convluna"}) {
     auto config = resolve(tiny_config(name));
-    EXPECT_EQ(config.norm, "post") << name;
-    EXPECT_EQ(config.masks, "off") << name;
+    EXPECT_EQ(config.norm, Norm::post) << name;
+    EXPECT_EQ(config.masks, Masks::off) << name;
   }
-  EXPECT_EQ(resolve(tiny_config("preluna")).norm, "pre");
+  EXPECT_EQ(resolve(tiny_config("preluna")).norm, Norm::pre);
   auto explicit_choice = tiny_config("luna");
-  explicit_choice.masks = "on";
-  explicit_choice.norm = "pre";
-  EXPECT_EQ(resolve(explicit_choice).masks, "on");
-  EXPECT_EQ(resolve(explicit_choice).norm, "pre");
+  explicit_choice.masks = Masks::on;
+  explicit_choice.norm = Norm::pre;
+  EXPECT_EQ(resolve(explicit_choice).masks, Masks::on);
+  EXPECT_EQ(resolve(explicit_choice).norm, Norm::pre);
   // The built model carries the resolved configuration.
-  EXPECT_EQ(build_model(tiny_config("convluna"))->config().masks, "off");
+  EXPECT_EQ(build_model(tiny_config("convluna"))->config().masks, Masks::off);
   const ModelConfig defaults;
-  EXPECT_EQ(defaults.convluna.pack_temperature, "learn");
-  EXPECT_EQ(defaults.convluna.unpack_temperature, "unit");
+  EXPECT_EQ(defaults.norm, Norm::automatic);
+  EXPECT_EQ(defaults.masks, Masks::automatic);
+  EXPECT_EQ(defaults.convluna.pack_temperature, lunar::nn::TemperatureMode::learn);
+  EXPECT_EQ(defaults.convluna.unpack_temperature, lunar::nn::TemperatureMode::unit);
   EXPECT_EQ(defaults.convluna.kernel, 4);
   EXPECT_EQ(defaults.convluna.stride, 1);
-  EXPECT_EQ(defaults.convluna.filter, "conv");
-  EXPECT_EQ(defaults.representation, "cls");
+  EXPECT_EQ(defaults.convluna.filter, lunar::nn::FilterKind::conv);
+  EXPECT_EQ(defaults.representation, Representation::cls);
 }
 
 // Both validate() and build_model() reject the configuration with a lunar::Error naming `key`.
@@ -97,30 +100,12 @@ TEST(Registry, RejectsInvalidOptionsNamingThem) {
   c = tiny_config("convluna");
   c.architecture = "lunatic";
   expect_rejected(c, "model.architecture");
-  c = tiny_config("convluna");
-  c.convluna.filter = "avgpool";
-  expect_rejected(c, "model.convluna.filter");
-  c = tiny_config("convluna");
-  c.convluna.variant = "fancy";
-  expect_rejected(c, "model.convluna.variant");
-  c = tiny_config("convluna");
-  c.convluna.pack_temperature = "hot";
-  expect_rejected(c, "model.convluna.pack_temperature");
-  c = tiny_config("convluna");
-  c.convluna.unpack_temperature = "cold";
-  expect_rejected(c, "model.convluna.unpack_temperature");
-  c = tiny_config("luna");
-  c.representation = "max";
-  expect_rejected(c, "model.representation");
   c = tiny_config("transformer");
-  c.representation = "memory";
+  c.representation = Representation::memory;
   expect_rejected(c, "model.representation");
-  c = tiny_config("luna");
-  c.luna.sharing = "half";
-  expect_rejected(c, "model.luna.sharing");
-  c = tiny_config("transformer");
-  c.masks = "sometimes";
-  expect_rejected(c, "model.masks");
+  c = tiny_config("ffkernel");
+  c.ffkernel.orthogonality = -0.5;
+  expect_rejected(c, "model.ffkernel.orthogonality");
   c = tiny_config("convluna-maxpool");
   c.convluna.kernel = 18;  // longer than max_length + CLS = 17
   expect_rejected(c, "model.convluna.kernel");
@@ -135,7 +120,7 @@ TEST(Registry, AcceptsWhatTheOptionsAllow) {
   luna.num_heads = 4;
   EXPECT_NO_THROW(build_model(luna));
   auto preluna_memory = tiny_config("preluna");
-  preluna_memory.representation = "memory";
+  preluna_memory.representation = Representation::memory;
   EXPECT_NO_THROW(build_model(preluna_memory));
   auto one_slot = tiny_config("convluna");
   one_slot.luna.memory_len = 1;
@@ -220,16 +205,18 @@ TEST(ParameterStructure, TemperatureIsAParameterOnlyWhenLearned) {
   const auto has = [](const std::vector<std::string>& names, const std::string& name) {
     return std::find(names.begin(), names.end(), name) != names.end();
   };
-  for (const std::string mode : {"learn", "unit", "sqrt"}) {
+  using lunar::nn::TemperatureMode;
+  for (const auto mode : {TemperatureMode::learn, TemperatureMode::unit, TemperatureMode::sqrt}) {
+    SCOPED_TRACE(lunar::to_string(mode));
     auto config = tiny_config("convluna");
     config.convluna.pack_temperature = mode;
     config.convluna.unpack_temperature = mode;
     auto model = build_model(config);
     const auto names = attention_parameters(model);
-    EXPECT_EQ(has(names, "pack_temperature.log_temperature"), mode == "learn") << mode;
-    EXPECT_EQ(has(names, "unpack_temperature.log_temperature"), mode == "learn") << mode;
+    EXPECT_EQ(has(names, "pack_temperature.log_temperature"), mode == TemperatureMode::learn);
+    EXPECT_EQ(has(names, "unpack_temperature.log_temperature"), mode == TemperatureMode::learn);
     const auto block = luna_encoder_of(model)->blocks[0];
-    const double expected = mode == "sqrt" ? 2.0 : 1.0;  // d_h = 4
+    const double expected = mode == TemperatureMode::sqrt ? 2.0 : 1.0;  // d_h = 4
     EXPECT_NEAR(block->attention->pack_temperature->divisor().item<double>(), expected, 1e-6);
     EXPECT_NEAR(block->attention->unpack_temperature->divisor().item<double>(), expected, 1e-6);
   }

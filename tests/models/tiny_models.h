@@ -31,19 +31,19 @@ inline ModelConfig tiny_config(const std::string& variant) {
   c.architecture = variant;
   if (variant == "transformer-pre") {
     c.architecture = "transformer";
-    c.norm = "pre";
+    c.norm = Norm::pre;
   } else if (variant == "luna-none") {
     c.architecture = "luna";
-    c.luna.sharing = "none";
+    c.luna.sharing = Sharing::none;
   } else if (variant == "convluna-conv") {
     c.architecture = "convluna";
   } else if (variant == "convluna-maxpool") {
     c.architecture = "convluna";
-    c.convluna.filter = "maxpool";
+    c.convluna.filter = lunar::nn::FilterKind::maxpool;
     c.convluna.kernel = 3;
   } else if (variant == "convluna-full") {
     c.architecture = "convluna";
-    c.convluna.variant = "full";
+    c.convluna.variant = ConvLunaVariant::full;
   }
   return c;
 }

@@ -13,10 +13,11 @@
 
 namespace {
 
+using lunar::nn::FilterKind;
 using lunar::nn::SequenceFilter;
 using lunar::nn::SequenceFilterOptions;
 
-SequenceFilter make_filter(const std::string& kind, int64_t heads, int64_t kernel, int64_t stride) {
+SequenceFilter make_filter(FilterKind kind, int64_t heads, int64_t kernel, int64_t stride) {
   return SequenceFilter(SequenceFilterOptions(kind, heads, kernel, stride));
 }
 
@@ -55,7 +56,7 @@ at::Tensor loop_conv(const at::Tensor& x, const at::Tensor& weight, int64_t left
 }
 
 TEST(ConvFilter, KernelFourPadsOneLeftTwoRightByHand) {
-  auto filter = make_filter("conv", 2, 4, 1);
+  auto filter = make_filter(FilterKind::conv, 2, 4, 1);
   filter->to(at::kDouble);
   ASSERT_EQ(filter->weight.sizes(), (std::vector<int64_t>{2, 4}));
   {
@@ -74,7 +75,7 @@ TEST(ConvFilter, KernelFourPadsOneLeftTwoRightByHand) {
 
 TEST(ConvFilter, OneTapPerHeadSharedByTheHeadsFeatures) {
   torch::manual_seed(5);
-  auto filter = make_filter("conv", 3, 4, 1);
+  auto filter = make_filter(FilterKind::conv, 3, 4, 1);
   filter->to(at::kDouble);
   const auto x = at::randn({2, 3, 9, 4}, at::kDouble);
   const auto result = filter->forward(x, at::Tensor());
@@ -83,7 +84,7 @@ TEST(ConvFilter, OneTapPerHeadSharedByTheHeadsFeatures) {
 
 TEST(ConvFilter, OddKernelIsCentred) {
   torch::manual_seed(6);
-  auto filter = make_filter("conv", 2, 5, 1);
+  auto filter = make_filter(FilterKind::conv, 2, 5, 1);
   filter->to(at::kDouble);
   const auto x = at::randn({1, 2, 7, 3}, at::kDouble);
   EXPECT_TENSORS_CLOSE(filter->forward(x, at::Tensor()).values,
@@ -91,7 +92,7 @@ TEST(ConvFilter, OddKernelIsCentred) {
 }
 
 TEST(ConvFilter, StrideTwoByHand) {
-  auto filter = make_filter("conv", 1, 4, 2);
+  auto filter = make_filter(FilterKind::conv, 1, 4, 2);
   filter->to(at::kDouble);
   {
     at::NoGradGuard no_grad;
@@ -118,7 +119,7 @@ TEST(ConvFilter, StrideTwoByHand) {
 TEST(ConvFilter, StridedConvMatchesTheLoopWithoutPadding) {
   torch::manual_seed(10);
   for (int64_t stride : {2, 3, 4}) {
-    auto filter = make_filter("conv", 2, 4, stride);
+    auto filter = make_filter(FilterKind::conv, 2, 4, stride);
     filter->to(at::kDouble);
     const auto x = at::randn({2, 2, 13, 3}, at::kDouble);
     const auto result = filter->forward(x, at::Tensor());
@@ -129,13 +130,13 @@ TEST(ConvFilter, StridedConvMatchesTheLoopWithoutPadding) {
 }
 
 TEST(ConvFilter, StridedConvRejectsSequencesShorterThanTheKernel) {
-  auto filter = make_filter("conv", 1, 4, 2);
+  auto filter = make_filter(FilterKind::conv, 1, 4, 2);
   EXPECT_THROW(filter->forward(sequence({{1, 2, 3}}), at::Tensor()), lunar::Error);
 }
 
 TEST(ConvFilter, PaddedPositionsAreZeroedBeforeFiltering) {
   torch::manual_seed(7);
-  auto filter = make_filter("conv", 2, 4, 1);
+  auto filter = make_filter(FilterKind::conv, 2, 4, 1);
   filter->to(at::kDouble);
   auto x = at::randn({2, 2, 6, 3}, at::kDouble);
   const auto mask =
@@ -152,7 +153,7 @@ TEST(ConvFilter, PaddedPositionsAreZeroedBeforeFiltering) {
 
 TEST(ConvFilter, InitIsUniformWithinOneOverSqrtK) {
   torch::manual_seed(8);
-  auto filter = make_filter("conv", 64, 4, 1);
+  auto filter = make_filter(FilterKind::conv, 64, 4, 1);
   const auto w = filter->weight.detach();
   EXPECT_LE(w.abs().max().item<double>(), 0.5);
   EXPECT_GT(w.abs().max().item<double>(), 0.45);  // spread over the interval, not tiny
@@ -161,7 +162,7 @@ TEST(ConvFilter, InitIsUniformWithinOneOverSqrtK) {
 }
 
 TEST(MaxPoolFilter, OutputLengthAndValuesByHand) {
-  auto filter = make_filter("maxpool", 1, 3, 2);
+  auto filter = make_filter(FilterKind::maxpool, 1, 3, 2);
   const auto x = sequence({{3, 1, 4, 1, 5, 9, 2, 6}});
   EXPECT_EQ(filter->output_length(8), 3);  // ⌊(8 − 3)/2⌋ + 1
   EXPECT_EQ(filter->output_length(9), 4);
@@ -169,7 +170,7 @@ TEST(MaxPoolFilter, OutputLengthAndValuesByHand) {
   EXPECT_TENSORS_CLOSE(result.values, sequence({{4, 5, 9}}), 0.0, 0.0);
   EXPECT_TRUE(filter->parameters().empty());
 
-  auto dense = make_filter("maxpool", 2, 2, 1);
+  auto dense = make_filter(FilterKind::maxpool, 2, 2, 1);
   const auto two = sequence({{3, 1, 4, 1, 5}, {-1, -2, -3, -4, -5}});
   EXPECT_EQ(dense->output_length(5), 4);
   EXPECT_TENSORS_CLOSE(dense->forward(two, at::Tensor()).values,
@@ -177,7 +178,7 @@ TEST(MaxPoolFilter, OutputLengthAndValuesByHand) {
 }
 
 TEST(MaxPoolFilter, WindowIsRealOnlyWhenAllItsPositionsAre) {
-  auto filter = make_filter("maxpool", 1, 3, 2);
+  auto filter = make_filter(FilterKind::maxpool, 1, 3, 2);
   const auto x = sequence({{3, 1, 4, 1, 5, 9, 2, 6}});
   const auto mask = at::tensor({1, 1, 1, 1, 1, 1, 0, 0}, at::kLong).to(at::kBool).view({1, 8});
   const auto result = filter->forward(x, mask);
@@ -190,7 +191,7 @@ TEST(MaxPoolFilter, WindowIsRealOnlyWhenAllItsPositionsAre) {
 }
 
 TEST(MaxPoolFilter, RejectsSequencesShorterThanTheWindow) {
-  auto filter = make_filter("maxpool", 1, 4, 1);
+  auto filter = make_filter(FilterKind::maxpool, 1, 4, 1);
   EXPECT_THROW(filter->forward(sequence({{1, 2, 3}}), at::Tensor()), lunar::Error);
 }
 
@@ -199,21 +200,21 @@ TEST(Filter, KernelOneIsTheIdentityForEveryStride) {
   const auto x = at::randn({2, 3, 7, 4}, at::kDouble);
   const auto mask =
       at::tensor({1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0}, at::kLong).to(at::kBool).view({2, 7});
-  for (const std::string kind : {"conv", "maxpool", "identity"}) {
+  for (const auto kind : {FilterKind::conv, FilterKind::maxpool}) {
     for (int64_t stride : {1, 2, 4}) {
       auto filter = make_filter(kind, 3, 1, stride);
-      EXPECT_TRUE(filter->is_identity()) << kind << stride;
-      EXPECT_TRUE(filter->parameters().empty()) << kind << stride;
-      EXPECT_EQ(filter->output_length(7), 7) << kind << stride;
+      EXPECT_TRUE(filter->is_identity()) << lunar::to_string(kind) << stride;
+      EXPECT_TRUE(filter->parameters().empty()) << lunar::to_string(kind) << stride;
+      EXPECT_EQ(filter->output_length(7), 7) << lunar::to_string(kind) << stride;
       const auto result = filter->forward(x, mask);
       EXPECT_TENSORS_CLOSE(result.values, x, 0.0, 0.0);
-      EXPECT_TRUE(result.mask.equal(mask)) << kind << stride;
+      EXPECT_TRUE(result.mask.equal(mask)) << lunar::to_string(kind) << stride;
     }
   }
 }
 
 TEST(Filter, RejectsInvalidOptionsNamingThem) {
-  const auto message_of = [](const std::string& kind, int64_t kernel, int64_t stride) {
+  const auto message_of = [](FilterKind kind, int64_t kernel, int64_t stride) {
     try {
       make_filter(kind, 2, kernel, stride);
     } catch (const lunar::Error& error) {
@@ -221,9 +222,8 @@ TEST(Filter, RejectsInvalidOptionsNamingThem) {
     }
     return std::string("no error");
   };
-  EXPECT_NE(message_of("conv", 0, 1).find("kernel"), std::string::npos);
-  EXPECT_NE(message_of("maxpool", 2, 0).find("stride"), std::string::npos);
-  EXPECT_NE(message_of("avgpool", 2, 1).find("avgpool"), std::string::npos);
+  EXPECT_NE(message_of(FilterKind::conv, 0, 1).find("kernel"), std::string::npos);
+  EXPECT_NE(message_of(FilterKind::maxpool, 2, 0).find("stride"), std::string::npos);
 }
 
 }  // namespace

@@ -27,16 +27,17 @@ TEST(LinearAttentionGradcheck, SoftmaxFreeKernel) {
   auto k = at::randn({2, 2, 5, 4}, at::kDouble).requires_grad_();
   auto v = at::randn({2, 2, 5, 3}, at::kDouble).requires_grad_();
   const auto weight = at::randn({2, 2, 3, 3}, at::kDouble);
-  for (const std::string norm : {"padded", "valid", "none"}) {
+  for (const auto norm : {nn::LengthNorm::padded, nn::LengthNorm::valid, nn::LengthNorm::none}) {
     EXPECT_TRUE(lunar::testing::gradcheck(
         [&] { return (nn::softmax_free_attention(q, k, v, {}, norm, 0.0, false) * weight).sum(); },
         {q, k, v}))
-        << norm;
+        << lunar::to_string(norm);
   }
 }
 
 TEST(LinearAttentionGradcheck, FeatureMapsAndPenalty) {
-  for (const std::string kind : {"softplus", "gated1", "gated2", "gated3"}) {
+  for (const auto& name : lunar::names<nn::FeatureMapKind>()) {
+    const auto kind = *lunar::find_choice<nn::FeatureMapKind>(name);
     at::manual_seed(7);
     nn::FeatureMap phi(nn::FeatureMapOptions(kind, 2, 4));
     phi->to(at::kDouble);
@@ -45,6 +46,6 @@ TEST(LinearAttentionGradcheck, FeatureMapsAndPenalty) {
     for (auto& p : phi->parameters()) inputs.push_back(p);
     EXPECT_TRUE(lunar::testing::gradcheck(
         [&] { return phi->forward(x).pow(2).sum() + phi->orthogonality() * 3.0; }, inputs))
-        << kind;
+        << name;
   }
 }

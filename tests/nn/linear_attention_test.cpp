@@ -76,7 +76,7 @@ TEST(SoftmaxFreeAttention, EqualsTheQuadraticFormForwardAndBackward) {
   const auto k = at::randn({2, 2, 6, 4}, at::kDouble).requires_grad_();
   const auto v = at::randn({2, 2, 6, 3}, at::kDouble).requires_grad_();
   for (const auto& mask : {at::Tensor(), lengths_mask({6, 2}, 6)}) {
-    const auto fast = nn::softmax_free_attention(q, k, v, mask, "padded", 0.0, false);
+    const auto fast = nn::softmax_free_attention(q, k, v, mask, nn::LengthNorm::padded, 0.0, false);
     const auto slow = quadratic_simpletron(q, k, v, mask);
     EXPECT_TENSORS_CLOSE(fast, slow, 1e-10, 1e-12);
     const auto weight = at::randn_like(slow);
@@ -84,15 +84,14 @@ TEST(SoftmaxFreeAttention, EqualsTheQuadraticFormForwardAndBackward) {
     for (size_t i = 0; i < gf.size(); ++i) EXPECT_TENSORS_CLOSE(gf[i], gs[i], 1e-9, 1e-11);
   }
   // none: N = 1
-  EXPECT_TENSORS_CLOSE(nn::softmax_free_attention(q, k, v, {}, "none", 0.0, false),
+  EXPECT_TENSORS_CLOSE(nn::softmax_free_attention(q, k, v, {}, nn::LengthNorm::none, 0.0, false),
                        at::matmul(at::matmul(q, k.transpose(-2, -1)), v), 1e-10, 1e-12);
-  EXPECT_THROW(nn::softmax_free_attention(q, k, v, {}, "sqrt", 0.0, false), std::exception);
 }
 
 TEST(FeatureMap, IsStrictlyPositiveForEveryVariant) {
   at::manual_seed(4);
-  for (const std::string kind : {"softplus", "gated1", "gated2", "gated3"}) {
-    nn::FeatureMap phi(nn::FeatureMapOptions(kind, 2, 8));
+  for (const auto& kind : lunar::names<nn::FeatureMapKind>()) {
+    nn::FeatureMap phi(nn::FeatureMapOptions(lunar::parse<nn::FeatureMapKind>(kind, "kind"), 2, 8));
     const auto x = at::randn({3, 2, 11, 8}) * 3;
     const auto y = phi->forward(x);
     EXPECT_EQ(y.sizes(), x.sizes()) << kind;
@@ -101,23 +100,23 @@ TEST(FeatureMap, IsStrictlyPositiveForEveryVariant) {
 }
 
 TEST(FeatureMap, LayersAndGatesPerVariant) {
-  auto names = [](const std::string& kind) {
+  auto names = [](nn::FeatureMapKind kind) {
     nn::FeatureMap phi(nn::FeatureMapOptions(kind, 2, 8));
     std::vector<std::string> out;
     for (const auto& p : phi->named_parameters()) out.push_back(p.key());
     return out;
   };
-  EXPECT_EQ(names("softplus"), std::vector<std::string>{"layer0_output"});
-  EXPECT_EQ(names("gated1"), (std::vector<std::string>{"layer0_output", "layer0_gate"}));
-  EXPECT_EQ(names("gated2").size(), 4u);
-  EXPECT_EQ(names("gated3").size(), 9u);  // three layers: output, gate_down, gate_up
-  nn::FeatureMap low(nn::FeatureMapOptions("gated3", 2, 8));
+  EXPECT_EQ(names(nn::FeatureMapKind::softplus), std::vector<std::string>{"layer0_output"});
+  EXPECT_EQ(names(nn::FeatureMapKind::gated1),
+            (std::vector<std::string>{"layer0_output", "layer0_gate"}));
+  EXPECT_EQ(names(nn::FeatureMapKind::gated2).size(), 4u);
+  EXPECT_EQ(names(nn::FeatureMapKind::gated3).size(), 9u);  // three layers: output, gates
+  nn::FeatureMap low(nn::FeatureMapOptions(nn::FeatureMapKind::gated3, 2, 8));
   EXPECT_EQ(low->gates_down[0].sizes(), (at::IntArrayRef{2, 8, 2}));  // rank d_h / 4
-  EXPECT_THROW(nn::FeatureMap(nn::FeatureMapOptions("relu", 2, 8)), std::exception);
 }
 
 TEST(FeatureMap, OrthogonalInitialisationHasZeroPenalty) {
-  nn::FeatureMap phi(nn::FeatureMapOptions("gated2", 3, 8));
+  nn::FeatureMap phi(nn::FeatureMapOptions(nn::FeatureMapKind::gated2, 3, 8));
   EXPECT_NEAR(phi->orthogonality().item<double>(), 0.0, 1e-10);
   {
     at::NoGradGuard no_grad;

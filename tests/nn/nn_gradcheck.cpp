@@ -40,7 +40,8 @@ TEST(NnGradcheck, AttentionWithKeyMaskAndLearnableDivisor) {
 TEST(NnGradcheck, ConvFilterWithStrideAndMask) {
   torch::manual_seed(2);
   for (int64_t stride : {1, 2}) {
-    lunar::nn::SequenceFilter filter(lunar::nn::SequenceFilterOptions("conv", 2, 4, stride));
+    lunar::nn::SequenceFilter filter(
+        lunar::nn::SequenceFilterOptions(lunar::nn::FilterKind::conv, 2, 4, stride));
     filter->to(at::kDouble);
     auto x = leaf(at::randn({2, 2, 7, 3}));
     const auto mask = at::tensor({1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, at::kLong)
@@ -55,7 +56,8 @@ TEST(NnGradcheck, ConvFilterWithStrideAndMask) {
 
 TEST(NnGradcheck, MaxPoolFilter) {
   torch::manual_seed(3);
-  lunar::nn::SequenceFilter filter(lunar::nn::SequenceFilterOptions("maxpool", 2, 3, 2));
+  lunar::nn::SequenceFilter filter(
+      lunar::nn::SequenceFilterOptions(lunar::nn::FilterKind::maxpool, 2, 3, 2));
   auto x = leaf(at::randn({2, 2, 9, 3}));
   const auto readout = at::randn({2, 2, filter->output_length(9), 3}, at::kDouble);
   const auto loss = [&] { return (filter->forward(x, at::Tensor()).values * readout).sum(); };
@@ -68,10 +70,10 @@ TEST(NnGradcheck, PackUnpackWithLearnedTemperature) {
   torch::manual_seed(4);
   lunar::nn::PackUnpack unit(lunar::nn::PackUnpackOptions(8, 2)
                                  .pack_projections({true, true, false, true})
-                                 .filter("conv")
+                                 .filter(lunar::nn::FilterKind::conv)
                                  .kernel(4)
-                                 .pack_temperature("learn")
-                                 .unpack_temperature("learn"));
+                                 .pack_temperature(lunar::nn::TemperatureMode::learn)
+                                 .unpack_temperature(lunar::nn::TemperatureMode::learn));
   unit->to(at::kDouble);
   unit->eval();
   {

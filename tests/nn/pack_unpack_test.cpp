@@ -14,9 +14,11 @@
 
 namespace {
 
+using lunar::nn::FilterKind;
 using lunar::nn::PackUnpack;
 using lunar::nn::PackUnpackOptions;
 using lunar::nn::Temperature;
+using lunar::nn::TemperatureMode;
 using lunar::nn::TemperatureOptions;
 
 std::vector<std::string> parameter_names(const torch::nn::Module& module) {
@@ -39,7 +41,7 @@ at::Tensor merged(const at::Tensor& x) {
 }
 
 TEST(Temperature, LearnStartsAtDivisorOneAndIsAParameter) {
-  Temperature temperature(TemperatureOptions("learn", 4));
+  Temperature temperature(TemperatureOptions(TemperatureMode::learn, 4));
   EXPECT_DOUBLE_EQ(temperature->divisor().item<double>(), 1.0);
   EXPECT_EQ(parameter_names(*temperature), std::vector<std::string>{"log_temperature"});
   EXPECT_TRUE(temperature->log_temperature.requires_grad());
@@ -52,7 +54,7 @@ TEST(Temperature, LearnStartsAtDivisorOneAndIsAParameter) {
 }
 
 TEST(Temperature, UnitDividesByOneWithoutParameters) {
-  Temperature temperature(TemperatureOptions("unit", 4));
+  Temperature temperature(TemperatureOptions(TemperatureMode::unit, 4));
   EXPECT_DOUBLE_EQ(temperature->divisor().item<double>(), 1.0);
   EXPECT_TRUE(temperature->parameters().empty());
   EXPECT_FALSE(temperature->divisor().requires_grad());
@@ -60,26 +62,17 @@ TEST(Temperature, UnitDividesByOneWithoutParameters) {
 
 TEST(Temperature, SqrtDividesBySqrtHeadDimWithoutParameters) {
   for (int64_t head_dim : {1, 4, 32}) {
-    Temperature temperature(TemperatureOptions("sqrt", head_dim));
+    Temperature temperature(TemperatureOptions(TemperatureMode::sqrt, head_dim));
     EXPECT_NEAR(temperature->divisor().item<double>(), std::sqrt(static_cast<double>(head_dim)),
                 1e-6);
     EXPECT_TRUE(temperature->parameters().empty());
   }
 }
 
-TEST(Temperature, RejectsUnknownModeNamingIt) {
-  try {
-    Temperature temperature(TemperatureOptions("cool", 4));
-    FAIL() << "an unknown temperature mode was accepted";
-  } catch (const lunar::Error& error) {
-    EXPECT_NE(std::string(error.what()).find("cool"), std::string::npos) << error.what();
-  }
-}
-
-// Simplified ConvLuna attention (shared W_q, W_k, W_o; no W_v), identity filter so the
+// Simplified ConvLuna attention (shared W_q, W_k, W_o; no W_v), no filter (kernel 1) so the
 // divisors can be read off the weights directly.
-PackUnpack simplified(const std::string& pack_temperature, const std::string& unpack_temperature,
-                      const std::string& filter = "identity", int64_t kernel = 1) {
+PackUnpack simplified(TemperatureMode pack_temperature, TemperatureMode unpack_temperature,
+                      FilterKind filter = FilterKind::conv, int64_t kernel = 1) {
   auto unit = PackUnpack(PackUnpackOptions(8, 2)
                              .shared(true)
                              .pack_projections({true, true, false, true})
@@ -103,7 +96,7 @@ class PackUnpackTest : public ::testing::Test {
 };
 
 TEST_F(PackUnpackTest, LearnedTemperatureAtInitDividesPackLogitsByOne) {
-  auto unit = simplified("learn", "unit");
+  auto unit = simplified(TemperatureMode::learn, TemperatureMode::unit);
   const auto& att = unit->pack_attention;
   const auto q = heads_of(linear(att->query_proj, memory), 2);
   const auto k = heads_of(linear(att->key_proj, x), 2);
@@ -116,7 +109,7 @@ TEST_F(PackUnpackTest, LearnedTemperatureAtInitDividesPackLogitsByOne) {
 }
 
 TEST_F(PackUnpackTest, SqrtTemperatureDividesBySqrtHeadDim) {
-  auto unit = simplified("sqrt", "sqrt");
+  auto unit = simplified(TemperatureMode::sqrt, TemperatureMode::sqrt);
   // τ = ½·ln d_h is a float32 buffer before the module moves to float64: √d_h to ~1e-8.
   const auto& att = unit->pack_attention;
   const auto q = heads_of(linear(att->query_proj, memory), 2);
@@ -131,7 +124,7 @@ TEST_F(PackUnpackTest, SqrtTemperatureDividesBySqrtHeadDim) {
 }
 
 TEST_F(PackUnpackTest, SimplifiedValuesAreTheRawInputsAndProjectionsAreShared) {
-  auto unit = simplified("learn", "unit");
+  auto unit = simplified(TemperatureMode::learn, TemperatureMode::unit);
   EXPECT_EQ(unit->pack_attention.ptr(), unit->unpack_attention.ptr());
   {
     at::NoGradGuard no_grad;
@@ -153,7 +146,7 @@ TEST_F(PackUnpackTest, SimplifiedValuesAreTheRawInputsAndProjectionsAreShared) {
 }
 
 TEST_F(PackUnpackTest, PackMaskExcludesPaddedKeys) {
-  auto unit = simplified("learn", "unit");
+  auto unit = simplified(TemperatureMode::learn, TemperatureMode::unit);
   const auto mask =
       at::tensor({1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0}, at::kLong).to(at::kBool).view({2, 7});
   const auto packed = unit->pack(memory, x, mask);
@@ -165,20 +158,22 @@ TEST_F(PackUnpackTest, PackMaskExcludesPaddedKeys) {
 }
 
 TEST_F(PackUnpackTest, MemoryShapesDoNotDependOnLength) {
-  for (const auto& [filter, kernel] :
-       std::vector<std::pair<std::string, int64_t>>{{"identity", 1}, {"conv", 4}, {"maxpool", 3}}) {
-    auto unit = simplified("learn", "unit", filter, kernel);
+  for (const auto& [filter, kernel] : std::vector<std::pair<FilterKind, int64_t>>{
+           {FilterKind::conv, 1}, {FilterKind::conv, 4}, {FilterKind::maxpool, 3}}) {
+    auto unit = simplified(TemperatureMode::learn, TemperatureMode::unit, filter, kernel);
     for (int64_t length : {5, 17, 64}) {
       const auto input = at::randn({2, length, 8}, at::kDouble);
       const auto packed = unit->pack(memory, input, at::Tensor());
       EXPECT_EQ(packed.packed.sizes(), (std::vector<int64_t>{2, 3, 8}))
-          << filter << " L " << length;
+          << lunar::to_string(filter) << " L " << length;
       EXPECT_EQ(packed.weights.sizes(),
                 (std::vector<int64_t>{2, 2, 3, unit->filter->output_length(length)}))
-          << filter;
+          << lunar::to_string(filter);
       const auto unpacked = unit->unpack(input, packed.packed);
-      EXPECT_EQ(unpacked.sequence.sizes(), (std::vector<int64_t>{2, length, 8})) << filter;
-      EXPECT_EQ(unpacked.weights.sizes(), (std::vector<int64_t>{2, 2, length, 3})) << filter;
+      EXPECT_EQ(unpacked.sequence.sizes(), (std::vector<int64_t>{2, length, 8}))
+          << lunar::to_string(filter);
+      EXPECT_EQ(unpacked.weights.sizes(), (std::vector<int64_t>{2, 2, length, 3}))
+          << lunar::to_string(filter);
     }
   }
 }

@@ -1,5 +1,5 @@
 """The parts of lunar_torch that python/examples/predict_logits.py does not use, for
-tests/perf/peer_e2e.cpp. Given a trained run folder RUN (config.toml, checkpoints/last.pt,
+tests/perf/peer_python.cpp. Given a trained run folder RUN (config.toml, checkpoints/last.pt,
 weights.pt), its EXAMPLES and a SCRATCH folder:
 - writes SCRATCH/predict.txt: lunar_torch.predict on load_run(RUN), in `lunar predict`'s format;
 - builds bad inputs in SCRATCH and prints `case TAB message` for each refusal (`case TAB

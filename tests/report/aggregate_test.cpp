@@ -12,9 +12,9 @@
 #include "lunar/report/aggregate.h"
 #include "lunar/report/collapse_table.h"
 #include "lunar/report/html.h"
-#include "lunar/report/run_data.h"
 #include "lunar/report/study_stats.h"
 #include "lunar/report/svg.h"
+#include "lunar/runs/run_folder.h"
 
 namespace fs = std::filesystem;
 using namespace lunar::report;
@@ -61,7 +61,7 @@ TEST_F(AggregateTest, MeanAndStdOverSeedsByHand) {
   make_run("luna_M8_seed2", "luna", 8, 2, 0.37, 0.28);
   make_run("transformer_seed0", "transformer", 16, 0, 0.40, 0.38);
   make_run("luna_M8_seed3", "luna", 8, 3, -1, -1);  // unfinished
-  const auto runs = load_runs(root_);
+  const auto runs = lunar::runs::read_run_folders(root_);
   ASSERT_EQ(runs.size(), 5u);
   const auto table = aggregate(runs, has_memory);
   ASSERT_EQ(table.models.size(), 2u);
@@ -84,7 +84,7 @@ TEST_F(AggregateTest, MeanAndStdOverSeedsByHand) {
 TEST_F(AggregateTest, TwoRunsOfOneSettingAndSeedAreAnError) {
   make_run("a", "luna", 8, 0, 0.3, 0.3);
   make_run("b", "luna", 8, 0, 0.4, 0.4);
-  const auto runs = load_runs(root_);
+  const auto runs = lunar::runs::read_run_folders(root_);
   try {
     aggregate(runs, has_memory);
     FAIL() << "expected an error";
@@ -100,7 +100,7 @@ TEST_F(AggregateTest, MalformedFilesNameFileAndLine) {
            "{\"step\":1,\"split\":\"val\",\"accuracy\":0.5}\n{\"step\":\"x\",\"split\":\"val\"}\n"
            "{\"step\":3,\"split\":\"val\",\"accuracy\":0.5}\n");
   try {
-    load_run(root_ / "r");
+    lunar::runs::read_run_folder(root_ / "r");
     FAIL() << "expected an error";
   } catch (const lunar::DataError& error) {
     EXPECT_EQ(error.line(), 2);
@@ -109,9 +109,9 @@ TEST_F(AggregateTest, MalformedFilesNameFileAndLine) {
   }
   // A torn final line (a killed run) is ignored.
   make_run("t", "luna", 8, 0, 0.3, 0.3, "{\"step\":1,\"split\":\"val\",\"accuracy\":0.5}\n{\"st");
-  EXPECT_EQ(load_run(root_ / "t").metrics.size(), 1u);
+  EXPECT_EQ(lunar::runs::read_run_folder(root_ / "t").metrics.size(), 1u);
   std::ofstream(root_ / "t" / "config.toml") << "[model]\narchitecture = 3\n";
-  EXPECT_THROW(load_run(root_ / "t"), lunar::DataError);
+  EXPECT_THROW(lunar::runs::read_run_folder(root_ / "t"), lunar::DataError);
 }
 
 TEST_F(AggregateTest, MeanCurveKeepsStepsEveryRunHas) {
@@ -123,8 +123,8 @@ TEST_F(AggregateTest, MeanCurveKeepsStepsEveryRunHas) {
            "{\"step\":100,\"split\":\"val\",\"accuracy\":0.3}\n"
            "{\"step\":200,\"split\":\"val\",\"accuracy\":0.6}\n");
   make_run("s2", "luna", 8, 2, 0.3, 0.3, "{\"step\":100,\"split\":\"val\",\"accuracy\":0.4}\n");
-  const auto runs = load_runs(root_);
-  const std::vector<const RunData*> all{&runs[0], &runs[1], &runs[2]};
+  const auto runs = lunar::runs::read_run_folders(root_);
+  const std::vector<const lunar::runs::RunFolder*> all{&runs[0], &runs[1], &runs[2]};
   const auto curve = mean_curve(all, "val", "accuracy");
   ASSERT_EQ(curve.steps.size(), 1u);  // step 200 is missing from s2
   EXPECT_EQ(curve.steps[0], 100);
@@ -139,8 +139,8 @@ TEST_F(AggregateTest, MeanCurveKeepsStepsEveryRunHas) {
 TEST_F(AggregateTest, OneClassFlagFromTheSummaryOrFromTheMajorityRateOfOlderOnes) {
   const auto older_at = make_run("a", "luna", 1, 0, 0.17, 0.2);  // no flag, at the majority rate
   const auto older_above = make_run("b", "luna", 1, 1, 0.3, 0.2);
-  EXPECT_TRUE(load_run(older_at).results->best_predicts_one_class);
-  EXPECT_FALSE(load_run(older_above).results->best_predicts_one_class);
+  EXPECT_TRUE(lunar::runs::read_run_folder(older_at).results->best_predicts_one_class);
+  EXPECT_FALSE(lunar::runs::read_run_folder(older_above).results->best_predicts_one_class);
   const auto write = [](const fs::path& dir, const std::string& flag) {
     std::ofstream(dir / "summary.json")
         << "{\"steps\": 200, \"best_step\": 100, \"best_validation_accuracy\": 0.3,"
@@ -148,12 +148,12 @@ TEST_F(AggregateTest, OneClassFlagFromTheSummaryOrFromTheMajorityRateOfOlderOnes
         << " \"seconds\": 1, \"best_predicts_one_class\": " << flag << "}\n";
   };
   write(older_at, "false");  // at the majority rate by chance, with several classes predicted
-  EXPECT_FALSE(load_run(older_at).results->best_predicts_one_class);
+  EXPECT_FALSE(lunar::runs::read_run_folder(older_at).results->best_predicts_one_class);
   write(older_at, "true");
-  EXPECT_TRUE(load_run(older_at).results->best_predicts_one_class);
+  EXPECT_TRUE(lunar::runs::read_run_folder(older_at).results->best_predicts_one_class);
   write(older_at, "1");
   try {
-    load_run(older_at);
+    lunar::runs::read_run_folder(older_at);
     ADD_FAILURE() << "a non-boolean flag must be refused";
   } catch (const lunar::DataError& error) {
     EXPECT_NE(std::string(error.what()).find("best_predicts_one_class"), std::string::npos)
@@ -167,7 +167,7 @@ TEST_F(AggregateTest, SeedsAtTheMajorityRateAreFlagged) {
   make_run("luna_M1_seed0", "luna", 1, 0, 0.17, 0.17);
   make_run("luna_M1_seed1", "luna", 1, 1, 0.30, 0.17);
   make_run("luna_M1_seed2", "luna", 1, 2, 0.32, 0.20);
-  const auto runs = load_runs(root_);
+  const auto runs = lunar::runs::read_run_folders(root_);
   const auto table = aggregate(runs, has_memory);
   const Cell* cell = table.cell(table.models[0], "listops");
   ASSERT_NE(cell, nullptr);
@@ -196,7 +196,7 @@ TEST_F(AggregateTest, CollapseTableByHand) {
   make_run("a", "luna", 4, 0, 0.3, 0.3, diag(0.1, 1.0, false, 0) + diag(0.5, 0.5, true, 100));
   make_run("b", "luna", 4, 1, 0.3, 0.3, diag(0.3, 1.0, false, 0) + diag(0.7, 0.25, true, 100));
   make_run("c", "luna", 1, 0, 0.3, 0.3, diag(1.0, 1.0, false, 0));
-  const auto runs = load_runs(root_);
+  const auto runs = lunar::runs::read_run_folders(root_);
   const auto table = aggregate(runs, has_memory);
   EXPECT_EQ(last_block(table), "block1");
   // Step 0: cosine (0.1, 0.3) -> 0.200 ± 0.141; step 100: (0.5, 0.7) -> 0.600 ± 0.141; distinct
@@ -211,7 +211,7 @@ TEST_F(AggregateTest, CollapseTableByHand) {
             "| luna-4 | 100 | 0.600 ± 0.141 | 3.50 ± 0.00 | 0.900 ± 0.000 | 1.50 ± 0.00 | "
             "0.600 ± 0.141 | 1.5 ± 0.7 | 2.00 ± 0.00 |\n\n");
   make_run("t", "transformer", 0, 0, 0.3, 0.3);
-  const auto no_diag = load_runs(root_ / "t");
+  const auto no_diag = lunar::runs::read_run_folders(root_ / "t");
   EXPECT_EQ(collapse_markdown(aggregate(no_diag, has_memory)), "");
 }
 
@@ -229,7 +229,7 @@ TEST_F(AggregateTest, StatisticsOfConsistentWinnersAndTies) {
     make_run("l1_" + s, "luna", 1, seed, 0.19 + 0.01 * (seed + 1), 0.2);
     make_run("l8_" + s, "luna", 8, seed, 0.30 + 0.02 * seed, 0.2);
   }
-  const auto runs = load_runs(root_);
+  const auto runs = lunar::runs::read_run_folders(root_);
   const auto table = aggregate(runs, has_memory);
   const auto statistics = study_statistics(table);
   ASSERT_EQ(statistics.friedman.size(), 4u);
@@ -307,7 +307,7 @@ TEST_F(AggregateTest, HtmlIsSelfContained) {
     fs::create_directories(dir / "heatmaps");
     std::ofstream(dir / "heatmaps" / "memory_step000000.png", std::ios::binary) << "Man";
   }
-  const auto runs = load_runs(root_);
+  const auto runs = lunar::runs::read_run_folders(root_);
   const auto table = aggregate(runs, has_memory);
   const auto statistics = study_statistics(table);
   ReportInput input;

@@ -1,5 +1,5 @@
 // The page and text summary of one run, on synthetic runs: a live one, a finished one at the
-// majority class, one without memory, one with nothing logged yet; and what load_run adds for it.
+// majority class, one without memory, one with nothing logged yet; and what read_run_folder adds.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,9 +7,9 @@
 #include <fstream>
 #include <string>
 
-#include "lunar/report/run_data.h"
 #include "lunar/report/run_page.h"
 #include "lunar/report/svg.h"
+#include "lunar/runs/run_folder.h"
 
 namespace fs = std::filesystem;
 using namespace lunar::report;
@@ -23,8 +23,8 @@ lunar::runs::MetricsRecord point(int64_t step, const std::string& split,
 
 // A Luna run at step 4 of 100: majority rates at step 0, train lines, two evaluations (the
 // first is the best), diag lines for P, its gradient and blocks 0, 1 and 10.
-RunData live_run() {
-  RunData run;
+lunar::runs::RunFolder live_run() {
+  lunar::runs::RunFolder run;
   run.dir = "/runs/luna_M4_seed3";
   run.architecture = "luna";
   run.memory_len = 4;
@@ -143,8 +143,8 @@ TEST(RunPage, FinishedRunPredictingOneClassIsFlagged) {
   EXPECT_EQ(html.find("in progress"), std::string::npos);
   EXPECT_NE(html.find("0.4500 at step 60"), std::string::npos);  // summary.json's best
   EXPECT_NE(html.find("0.3000 at the best checkpoint, 0.3100 at the last step"), std::string::npos);
-  EXPECT_NE(html.find("<p class=\"warn\">The best checkpoint gives every test example the same "
-                      "class"),
+  EXPECT_NE(html.find("<p class=\"warn\">Warning: the best checkpoint gives every test example "
+                      "the same class: the model learnt the label prior only.</p>"),
             std::string::npos);
   EXPECT_NE(run_summary_text(run, true).find(
                 "warning: the best checkpoint gives every test example the same class"),
@@ -173,7 +173,7 @@ TEST(RunPage, HeatmapsInStepOrderLabelledWithTheStep) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   auto run = live_run();
-  // Sorted by name, as load_run lists them: gradient images first, step 10 before step 2.
+  // Sorted by name, as lunar::runs::read_run_folder lists them: gradient images first, step 10 before step 2.
   for (const char* name : {"memory_grad_step10.png", "memory_step10.png", "memory_step2.png"}) {
     std::ofstream(dir / name, std::ios::binary) << "Man";
     run.heatmaps.push_back(dir / name);
@@ -229,7 +229,7 @@ TEST(LoadRun, ReadsTrainStepsAndTheConfigText) {
   std::ofstream(dir / "config.toml") << config;
   std::ofstream(dir / "metrics.jsonl")
       << "{\"step\":0,\"split\":\"data\",\"majority_val\":0.2,\"majority_test\":0.25}\n";
-  auto run = load_run(dir);
+  auto run = lunar::runs::read_run_folder(dir);
   ASSERT_TRUE(run.planned_steps.has_value());
   EXPECT_EQ(*run.planned_steps, 250);
   EXPECT_EQ(run.config_text, config);
@@ -239,8 +239,8 @@ TEST(LoadRun, ReadsTrainStepsAndTheConfigText) {
   std::ofstream(dir / "config.toml") << "[model]\narchitecture = \"luna\"\n[model.luna]\n"
                                      << "memory_len = 8\n[task]\nname = \"listops\"\n[train]\n"
                                      << "seed = 1\n";
-  EXPECT_FALSE(load_run(dir).planned_steps.has_value());
-  EXPECT_NE(build_run_page(load_run(dir), true).find("<td>0</td>"), std::string::npos);
+  EXPECT_FALSE(lunar::runs::read_run_folder(dir).planned_steps.has_value());
+  EXPECT_NE(build_run_page(lunar::runs::read_run_folder(dir), true).find("<td>0</td>"), std::string::npos);
   fs::remove_all(dir);
 }
 

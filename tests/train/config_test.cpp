@@ -1,6 +1,7 @@
 // Run configuration: defaults, loading, includes, overrides, errors and the to_toml round trip.
 #include "lunar/train/config.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -8,10 +9,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 
 #include "lunar/core/error.h"
+#include "lunar/core/keys.h"
+#include "support/process.h"
 
 namespace {
 
@@ -59,18 +63,18 @@ std::string data_error_message(Action action) {
 
 TEST(ConfigDefaults, MatchTheDocumentedValues) {
   const RunConfig config;
-  EXPECT_EQ(config.optim.name, "adamw");
+  EXPECT_EQ(config.optim.name, lunar::train::OptimizerKind::adamw);
   EXPECT_DOUBLE_EQ(config.optim.lr, 0.005);
   EXPECT_DOUBLE_EQ(config.optim.weight_decay, 0.01);
   EXPECT_DOUBLE_EQ(config.optim.grad_clip, 0.0);
-  EXPECT_EQ(config.schedule.kind, "rsqrt");
+  EXPECT_EQ(config.schedule.kind, lunar::train::ScheduleKind::rsqrt);
   EXPECT_EQ(config.schedule.warmup, 1000);
   EXPECT_EQ(config.train.steps, 1000);
   EXPECT_EQ(config.train.batch_size, 32);
   EXPECT_EQ(config.train.micro_batch, 0);
   EXPECT_EQ(config.train.eval_every, 200);
   EXPECT_EQ(config.runtime.device, "cpu");
-  EXPECT_EQ(config.runtime.precision, "fp32");
+  EXPECT_EQ(config.runtime.precision, lunar::train::Precision::fp32);
   EXPECT_EQ(config.diag.every, 0);
   EXPECT_TRUE(config.diag.heatmap_steps.empty());
   EXPECT_EQ(config.run_dir, "runs/default");
@@ -134,26 +138,26 @@ heatmap_steps = [0, 5, 10]
   EXPECT_EQ(config.model.dim, 64);
   EXPECT_EQ(config.model.num_heads, 2);
   EXPECT_DOUBLE_EQ(config.model.dropout, 0.0);
-  EXPECT_EQ(config.model.norm, "pre");
+  EXPECT_EQ(config.model.norm, lunar::models::Norm::pre);
   EXPECT_TRUE(config.model.pair);
-  EXPECT_EQ(config.model.input.embedding, "pixel");
+  EXPECT_EQ(config.model.input.embedding, lunar::models::Embedding::pixel);
   EXPECT_EQ(config.model.input.max_length, 784);
   EXPECT_EQ(config.model.luna.memory_len, 256);
-  EXPECT_EQ(config.model.luna.sharing, "none");
-  EXPECT_EQ(config.model.convluna.filter, "maxpool");
+  EXPECT_EQ(config.model.luna.sharing, lunar::models::Sharing::none);
+  EXPECT_EQ(config.model.convluna.filter, lunar::nn::FilterKind::maxpool);
   EXPECT_EQ(config.model.convluna.kernel, 2);
   EXPECT_EQ(config.task.name, "fmnist");
   EXPECT_EQ(config.task.limit, 100);
   EXPECT_DOUBLE_EQ(config.optim.lr, 1.0);  // an integer is accepted for a float key
   EXPECT_DOUBLE_EQ(config.optim.grad_clip, 1.5);
-  EXPECT_EQ(config.schedule.kind, "cosine");
+  EXPECT_EQ(config.schedule.kind, lunar::train::ScheduleKind::cosine);
   EXPECT_DOUBLE_EQ(config.schedule.min_lr, 1e-5);
   EXPECT_EQ(config.train.steps, 10);
   EXPECT_EQ(config.train.micro_batch, 16);
   EXPECT_EQ(config.train.seed, 7u);
   EXPECT_TRUE(config.train.bucket_by_length);
   EXPECT_EQ(config.runtime.device, "cuda:1");
-  EXPECT_EQ(config.runtime.precision, "bf16");
+  EXPECT_EQ(config.runtime.precision, lunar::train::Precision::bf16);
   EXPECT_EQ(config.diag.every, 5);
   EXPECT_EQ(config.diag.heatmap_steps, (std::vector<int64_t>{0, 5, 10}));
   // Keys the file leaves out keep their defaults.
@@ -190,13 +194,14 @@ TEST(ConfigFiles, LraConfigsCarryTheResearchSettings) {
   EXPECT_EQ(listops.schedule.warmup, 1000);
   EXPECT_EQ(listops.train.steps, 50000);
   const RunConfig cifar = load_config(lra / "cifar10" / "convluna.toml");
-  EXPECT_EQ(cifar.model.input.embedding, "pixel");
+  EXPECT_EQ(cifar.model.input.embedding, lunar::models::Embedding::pixel);
   EXPECT_EQ(cifar.train.batch_size, 64);
   EXPECT_DOUBLE_EQ(cifar.model.dropout, 0.0);
   EXPECT_EQ(cifar.model.num_blocks, 8);
   const RunConfig matching = load_config(lra / "matching" / "transformer.toml");
   EXPECT_TRUE(matching.model.pair);
-  EXPECT_EQ(matching.model.norm, "pre");  // LRA's Transformer and the authors' TBlock
+  EXPECT_EQ(matching.model.norm,
+            lunar::models::Norm::pre);  // LRA's Transformer and the authors' TBlock
   EXPECT_DOUBLE_EQ(matching.optim.lr, 0.015);
   // The research's fixed-length padding wherever masks are off; the masked Transformer pads
   // each batch to its longest example, which computes the same function.
@@ -212,7 +217,7 @@ TEST_F(ConfigTest, ToTomlRoundTripsDefaultsAndChangedValues) {
 
   config.model.architecture = "preluna";
   config.model.dropout = 0.1 + 0.2;  // not exactly 0.3: the text must keep every bit
-  config.model.norm = "";
+  config.model.norm = lunar::models::Norm::automatic;
   config.optim.eps = 1e-8;
   config.optim.lr = 1.0 / 3.0;
   config.task.path = "data/with \"quotes\", \\ backslash,\ttab and\nnewline";
@@ -260,12 +265,64 @@ TEST(ConfigKeys, DescribeKeysListsEachKeyOnceWithItsDefault) {
   EXPECT_EQ(find("run_dir").default_value, "\"runs/default\"");
 }
 
-TEST(ConfigKeys, DocumentationListsEveryKey) {
-  std::ifstream in(fs::path(LUNAR_SOURCE_DIR) / "docs" / "configuration.md");
-  ASSERT_TRUE(in) << "docs/configuration.md";
-  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+std::string read_source_file(const fs::path& relative) {
+  std::ifstream in(fs::path(LUNAR_SOURCE_DIR) / relative);
+  EXPECT_TRUE(in) << relative;
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// The listing of a fresh `lunar` process: the built-in families and tasks only, whatever rows
+// other tests of this executable registered (tests/train/toy_family_test.cpp).
+std::string builtin_listing() {
+  const auto result = lunar::testing::run_command(LUNAR_BINARY " train --list-keys --json");
+  EXPECT_EQ(result.code, 0) << result.output;
+  return result.output;
+}
+
+// TOML text of a JSON default, as to_toml writes it.
+std::string toml_text(const nlohmann::json& value, const std::string& type) {
+  using lunar::keys::Value;
+  if (type == "string") return lunar::keys::format_value(Value{value.get<std::string>()});
+  if (type == "float") return lunar::keys::format_value(Value{value.get<double>()});
+  if (type == "boolean") return lunar::keys::format_value(Value{value.get<bool>()});
+  if (type == "integer") return lunar::keys::format_value(Value{value.get<int64_t>()});
+  return lunar::keys::format_value(Value{value.get<std::vector<int64_t>>()});
+}
+
+// The docs' rows are the key listing, row for row.
+TEST(ConfigKeys, DocumentationRowsAreTheKeyTable) {
+  const std::string doc = read_source_file("docs/configuration.md");
+  for (const auto& row : nlohmann::json::parse(builtin_listing())) {
+    const auto type = row["type"].get<std::string>();
+    const std::string line =
+        fmt::format("| `{}` | {} | `{}` | {} | {} |\n", row["key"].get<std::string>(), type,
+                    toml_text(row["default"], type), row["expected"].get<std::string>(),
+                    row["description"].get<std::string>());
+    EXPECT_NE(doc.find(line), std::string::npos) << "docs/configuration.md lacks\n" << line;
+  }
+}
+
+// python/lunar_torch reads its defaults from this listing; the copy it ships is current.
+TEST(ConfigKeys, JsonListingIsThePythonPackagesCopy) {
+  const std::string json = builtin_listing();
+  EXPECT_EQ(read_source_file("python/lunar_torch/keys.json"), json)
+      << "regenerate: lunar train --list-keys --json > python/lunar_torch/keys.json";
+  EXPECT_NE(json.find("\"key\": \"model.convluna.filter\""), std::string::npos);
+  EXPECT_NE(json.find("\"default\": 16"), std::string::npos);  // values, not TOML text
+}
+
+TEST(ConfigKeys, EnumeratedKeysListTheirValues) {
   for (const auto& row : describe_keys()) {
-    EXPECT_NE(doc.find("| `" + row.key + "` |"), std::string::npos) << row.key;
+    if (row.key == "model.convluna.filter") {
+      EXPECT_EQ(row.values, (std::vector<std::string>{"conv", "maxpool"}));
+      EXPECT_EQ(row.expected, "one of \"conv\", \"maxpool\"");
+    }
+    if (row.key == "model.norm") {
+      EXPECT_EQ(row.values, (std::vector<std::string>{"", "post", "pre"}));
+    }
+    if (row.key == "train.steps") {
+      EXPECT_TRUE(row.values.empty());
+    }
   }
 }
 
@@ -287,7 +344,7 @@ TEST(ConfigOverride, BareStringsNumbersArraysAndNestedKeys) {
   EXPECT_EQ(config.model.architecture, "luna");
   EXPECT_EQ(config.model.luna.memory_len, 256);
   EXPECT_EQ(config.train.steps, 100);
-  EXPECT_EQ(config.runtime.precision, "bf16");
+  EXPECT_EQ(config.runtime.precision, lunar::train::Precision::bf16);
   EXPECT_EQ(config.runtime.device, "cuda:0");
   EXPECT_EQ(config.diag.heatmap_steps, (std::vector<int64_t>{0, 100}));
   EXPECT_DOUBLE_EQ(config.optim.lr, 2e-3);
@@ -295,9 +352,9 @@ TEST(ConfigOverride, BareStringsNumbersArraysAndNestedKeys) {
   EXPECT_TRUE(config.train.bucket_by_length);
   EXPECT_EQ(config.task.path, "data/lra/listops-1000");
   EXPECT_EQ(config.run_dir, "2024");
-  EXPECT_EQ(config.model.norm, "");
+  EXPECT_EQ(config.model.norm, lunar::models::Norm::automatic);
   EXPECT_EQ(config.model.convluna.kernel, 8);
-  EXPECT_EQ(config.model.convluna.filter, "maxpool");
+  EXPECT_EQ(config.model.convluna.filter, lunar::nn::FilterKind::maxpool);
 }
 
 TEST(ConfigOverride, RelationsAreCheckedAfterAllAssignments) {
@@ -334,6 +391,12 @@ TEST(ConfigOverride, ErrorsNameTheSourceAndTheKey) {
 
   message = data_error_message([&] { apply_override(config, "runtime.precision=fp16"); });
   EXPECT_NE(message.find("runtime.precision: expected one of \"fp32\", \"bf16\""),
+            std::string::npos)
+      << message;
+
+  message = data_error_message([&] { apply_override(config, "model.convluna.filter=maxpol"); });
+  EXPECT_NE(message.find("model.convluna.filter: expected one of \"conv\", \"maxpool\", got "
+                         "\"maxpol\" (did you mean maxpool?)"),
             std::string::npos)
       << message;
 

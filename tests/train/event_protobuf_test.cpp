@@ -245,7 +245,7 @@ lunar::train::RunConfig luna_config() {
   config.optim.lr = 0.0025;
   config.train.seed = 17;
   config.train.steps = 400;
-  config.runtime.precision = "bf16";
+  config.runtime.precision = lunar::train::Precision::bf16;
   return config;
 }
 

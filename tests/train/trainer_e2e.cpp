@@ -7,8 +7,8 @@
 #include <random>
 
 #include "lunar/core/error.h"
-#include "lunar/core/seed.h"
 #include "lunar/models/registry.h"
+#include "lunar/runtime/seed.h"
 #include "lunar/train/callbacks.h"
 #include "lunar/train/checkpoint.h"
 #include "lunar/train/run_log.h"
@@ -56,9 +56,9 @@ train::RunConfig toy_config(const std::string& architecture, int64_t steps) {
   c.model.input.vocab_size = 8;
   c.model.input.max_length = 16;
   c.model.num_classes = 2;
-  c.model.masks = "on";
+  c.model.masks = lunar::models::Masks::on;
   c.optim.lr = 0.01;
-  c.schedule.kind = "constant";
+  c.schedule.kind = lunar::train::ScheduleKind::constant;
   c.schedule.warmup = 10;
   c.train.steps = steps;
   c.train.batch_size = 16;

@@ -7,8 +7,8 @@
 #include <limits>
 
 #include "lunar/core/error.h"
-#include "lunar/core/seed.h"
 #include "lunar/models/registry.h"
+#include "lunar/runtime/seed.h"
 #include "lunar/train/trainer.h"
 
 namespace fs = std::filesystem;

@@ -8,7 +8,7 @@
 namespace lunar::data {
 
 struct TaskConfig {
-  std::string name = "listops";  // listops | text | matching | cifar10 | fmnist | pathfinder
+  std::string name = "listops";  // a row of the task table (data::task_names())
   std::string path = "";         // folder holding the task's files (see docs/data.md)
   int64_t max_length = 0;        // tokens per text without CLS; 0 takes the task's default
   // longest: pad each batch to its longest example (fast); max_length: pad every batch to

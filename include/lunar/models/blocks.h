@@ -7,7 +7,8 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
-#include "lunar/nn/feature_map.h"
+#include <functional>
+
 #include "lunar/nn/feedforward.h"
 #include "lunar/nn/pack_unpack.h"
 #include "lunar/nn/projections.h"
@@ -15,6 +16,35 @@
 namespace lunar::models {
 
 inline constexpr double kLayerNormEps = 1e-6;
+
+struct TransformerBlockOptions;
+
+// What a block's attention computes between its projections.
+struct KernelOutput {
+  at::Tensor heads;    // [B, H, Lq, Dv]
+  at::Tensor weights;  // [B, H, Lq, Lk] when the kernel forms the map (softmax), else undefined
+};
+
+// The attention kernel of a Transformer-style block: the architecture's registry row chooses it,
+// so the block never names a family.
+struct AttentionKernel {
+  // query, key [B, H, L, Dh], value [B, H, L, Dv], mask [B, L] bool (true = real) or undefined.
+  std::function<KernelOutput(const at::Tensor& query, const at::Tensor& key,
+                             const at::Tensor& value, const at::Tensor& mask, bool training)>
+      attend;
+  // A penalty on the kernel's parameters to add to the training loss; empty when none.
+  std::function<at::Tensor()> regularization;
+};
+
+// Builds one block's kernel. It may register parameters on `block` (ffkernel registers its φ as
+// "feature_map"); it is called again when the block is reset or cloned.
+using AttentionKernelFactory = std::function<AttentionKernel(
+    torch::nn::Module& block, const TransformerBlockOptions& options, int64_t head_dim)>;
+
+// The Transformer's kernel: softmax(Q Kᵀ / √d_h) V, dropout on the probabilities
+// (options.attention_dropout).
+AttentionKernel softmax_kernel(torch::nn::Module& block, const TransformerBlockOptions& options,
+                               int64_t head_dim);
 
 struct TransformerBlockOptions {
   TransformerBlockOptions(int64_t dim, int64_t num_heads, int64_t ffn_dim)
@@ -26,18 +56,13 @@ struct TransformerBlockOptions {
   TORCH_ARG(double, dropout) = 0.1;
   TORCH_ARG(double, attention_dropout) = 0.1;
   TORCH_ARG(bool, pre_norm) = false;
-  // softmax (the Transformer) | ffkernel (normalised linear attention with a trainable φ) |
-  // simpletron (softmax-free Q·(KᵀV)/√N). The sibling families run Pre-LN.
-  TORCH_ARG(std::string, kernel) = "softmax";
-  TORCH_ARG(std::string, feature_map) = "gated3";  // ffkernel
-  TORCH_ARG(double, orthogonality) = 0.0;          // ffkernel: λ of the penalty
-  TORCH_ARG(std::string, length_norm) = "padded";  // simpletron
-  TORCH_ARG(bool, output_projection) = true;       // W_o (simpletron: off by default)
+  TORCH_ARG(AttentionKernelFactory, kernel) = softmax_kernel;
+  TORCH_ARG(bool, output_projection) = true;  // W_o (simpletron: off by default)
 };
 
 struct TransformerBlockOutput {
   at::Tensor sequence;  // [B, L, D]
-  at::Tensor weights;   // [B, H, L, L] (softmax kernel only; the linear kernels never form it)
+  at::Tensor weights;   // [B, H, L, L] when the kernel forms it (softmax), else undefined
 };
 
 // Post-LN: X_A = LN(X + Att(X, X)); X' = LN(X_A + FFN(X_A)).
@@ -47,12 +72,12 @@ class TransformerBlockImpl : public torch::nn::Cloneable<TransformerBlockImpl> {
   explicit TransformerBlockImpl(TransformerBlockOptions options);
   void reset() override;
   TransformerBlockOutput forward(const at::Tensor& x, const at::Tensor& mask);  // mask [B, L]
-  // The ffkernel orthogonality penalty λ·mean((W_o W_oᵀ − I)²); undefined when λ = 0.
+  // The kernel's penalty on its parameters; undefined when it has none.
   at::Tensor regularization() const;
 
   TransformerBlockOptions options;
   nn::AttentionProjections attention{nullptr};
-  nn::FeatureMap feature_map{nullptr};  // ffkernel only
+  AttentionKernel kernel;
   nn::FeedForward feedforward{nullptr};
   torch::nn::LayerNorm attention_norm{nullptr}, feedforward_norm{nullptr};
 };

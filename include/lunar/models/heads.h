@@ -7,8 +7,7 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
-#include <string>
-
+#include "lunar/models/config.h"
 #include "lunar/models/encoder.h"
 
 namespace lunar::models {
@@ -18,12 +17,12 @@ namespace lunar::models {
 // mean over the final memory rows.
 class PoolerImpl : public torch::nn::Cloneable<PoolerImpl> {
  public:
-  PoolerImpl(int64_t dim, std::string representation, bool normalize);
+  PoolerImpl(int64_t dim, Representation representation, bool normalize);
   void reset() override;
   at::Tensor forward(const EncoderOutput& encoded, const at::Tensor& mask);  // -> [B, D]
 
   int64_t dim;
-  std::string representation;
+  Representation representation;
   bool normalize;
   torch::nn::LayerNorm norm{nullptr};  // when normalize
 };
@@ -47,13 +46,14 @@ TORCH_MODULE(ClassifierHead);
 // a = GELU or ReLU.
 class MatchingHeadImpl : public torch::nn::Cloneable<MatchingHeadImpl> {
  public:
-  MatchingHeadImpl(int64_t dim, int64_t hidden, int64_t num_classes, std::string features,
-                   std::string activation);
+  MatchingHeadImpl(int64_t dim, int64_t hidden, int64_t num_classes, PairFeatures features,
+                   PairActivation activation);
   void reset() override;
   at::Tensor forward(const at::Tensor& u, const at::Tensor& v);  // [B, D] x2 -> [B, C]
 
   int64_t dim, hidden, num_classes;
-  std::string features, activation;
+  PairFeatures features;
+  PairActivation activation;
   torch::nn::Linear first{nullptr}, second{nullptr}, output{nullptr};
 };
 TORCH_MODULE(MatchingHead);

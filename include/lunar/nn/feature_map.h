@@ -6,17 +6,16 @@
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 
-#include <string>
 #include <vector>
+
+#include "lunar/nn/choices.h"
 
 namespace lunar::nn {
 
 struct FeatureMapOptions {
-  FeatureMapOptions(std::string kind, int64_t num_heads, int64_t head_dim)
-      : kind_(std::move(kind)), num_heads_(num_heads), head_dim_(head_dim) {}
-  // softplus: Softplus(x W); gated1 | gated2 | gated3: that many gated layers (gated3 with
-  // low-rank gates of rank max(1, d_h/4)).
-  TORCH_ARG(std::string, kind);
+  FeatureMapOptions(FeatureMapKind kind, int64_t num_heads, int64_t head_dim)
+      : kind_(kind), num_heads_(num_heads), head_dim_(head_dim) {}
+  TORCH_ARG(FeatureMapKind, kind);
   TORCH_ARG(int64_t, num_heads);
   TORCH_ARG(int64_t, head_dim);
   TORCH_ARG(double, dropout) = 0.0;  // on each layer's input

@@ -5,21 +5,21 @@
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 
-#include <string>
+#include "lunar/nn/choices.h"
 
 namespace lunar::nn {
 
 struct SequenceFilterOptions {
-  SequenceFilterOptions(std::string kind, int64_t num_heads, int64_t kernel, int64_t stride)
-      : kind_(std::move(kind)), num_heads_(num_heads), kernel_(kernel), stride_(stride) {}
+  SequenceFilterOptions(FilterKind kind, int64_t num_heads, int64_t kernel, int64_t stride)
+      : kind_(kind), num_heads_(num_heads), kernel_(kernel), stride_(stride) {}
   // conv: one k-tap filter per head shared by the head's features, no bias, init U(±1/√k);
   //       for s = 1 'same' zero padding (⌊(k−1)/2⌋ left, the rest right), output length L;
   //       for s > 1 no padding, output length ⌊(L−k)/s⌋+1 (the authors' ConvLunaBlock pads
   //       only for stride 1).
   // maxpool: window k, stride s, no padding, output length ⌊(L−k)/s⌋+1.
-  // identity: no filtering. k = 1 is the identity for both kinds and every stride (no
-  // parameters), as in the authors' ConvAttention.
-  TORCH_ARG(std::string, kind);
+  // k = 1 is the identity for both kinds and every stride (no parameters), as in the authors'
+  // ConvAttention.
+  TORCH_ARG(FilterKind, kind);
   TORCH_ARG(int64_t, num_heads);
   TORCH_ARG(int64_t, kernel);
   TORCH_ARG(int64_t, stride);

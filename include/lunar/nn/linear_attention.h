@@ -4,7 +4,7 @@
 
 #include <ATen/ATen.h>
 
-#include <string>
+#include "lunar/nn/choices.h"
 
 namespace lunar::nn {
 
@@ -19,10 +19,9 @@ at::Tensor normalized_linear_attention(const at::Tensor& phi_query, const at::Te
 // SimpleTRON: O = Q · Dropout(Kᵀ V / √N).
 //   query [B, H, Lq, Dh], key [B, H, Lk, Dh], value [B, H, Lk, Dv]
 //   key_mask [B, Lk] bool or undefined; padding rows of K and V are zeroed.
-//   length_norm: padded | valid: N = the real keys per example when key_mask is given (masks
-//   on), else the padded length Lk; none: N = 1.
+//   length_norm: see LengthNorm (the padded length is Lk).
 at::Tensor softmax_free_attention(const at::Tensor& query, const at::Tensor& key,
                                   const at::Tensor& value, const at::Tensor& key_mask,
-                                  const std::string& length_norm, double dropout, bool training);
+                                  LengthNorm length_norm, double dropout, bool training);
 
 }  // namespace lunar::nn

@@ -30,15 +30,18 @@ struct PackUnpackOptions {
   TORCH_ARG(bool, shared) = true;
   TORCH_ARG(ProjectionSet, pack_projections) = ProjectionSet{};
   TORCH_ARG(ProjectionSet, unpack_projections) = ProjectionSet{};  // ignored when shared
-  TORCH_ARG(std::string, filter) = "identity";                     // identity | conv | maxpool
+  TORCH_ARG(FilterKind, filter) = FilterKind::conv;                // with kernel 1: no filtering
   TORCH_ARG(int64_t, kernel) = 1;
   TORCH_ARG(int64_t, stride) = 1;
-  TORCH_ARG(std::string, pack_temperature) = "sqrt";    // learn | unit | sqrt
-  TORCH_ARG(std::string, unpack_temperature) = "sqrt";  // learn | unit | sqrt
-  TORCH_ARG(double, dropout) = 0.0;                     // on attention probabilities
+  TORCH_ARG(TemperatureMode, pack_temperature) = TemperatureMode::sqrt;
+  TORCH_ARG(TemperatureMode, unpack_temperature) = TemperatureMode::sqrt;
+  TORCH_ARG(double, dropout) = 0.0;  // on attention probabilities
   // > 0: while gradients are recorded, compute this many query rows at a time and recompute
   // the attention maps in backward (chunked_attention); the results then carry no weights.
   TORCH_ARG(int64_t, chunk) = 0;
+  // true: on CPU while gradients are recorded, fused_attention (no attention map kept; takes
+  // precedence over chunk); the results then carry no weights.
+  TORCH_ARG(bool, fused) = false;
 };
 
 struct PackResult {

@@ -4,16 +4,13 @@
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 
-#include <string>
+#include "lunar/nn/choices.h"
 
 namespace lunar::nn {
 
 struct TemperatureOptions {
-  TemperatureOptions(std::string mode, int64_t head_dim)
-      : mode_(std::move(mode)), head_dim_(head_dim) {}
-  // learn: τ is a learnable scalar initialised at 0 (divisor 1 at start);
-  // unit: divisor 1, frozen; sqrt: divisor √d_h (τ = ½·ln d_h, frozen).
-  TORCH_ARG(std::string, mode);
+  TemperatureOptions(TemperatureMode mode, int64_t head_dim) : mode_(mode), head_dim_(head_dim) {}
+  TORCH_ARG(TemperatureMode, mode);
   TORCH_ARG(int64_t, head_dim);
 };
 

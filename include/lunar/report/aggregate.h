@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "lunar/report/run_data.h"
+#include "lunar/runs/run_folder.h"
 #include "lunar/stats/descriptive.h"
 
 namespace lunar::report {
@@ -29,20 +29,20 @@ struct ModelKey {
 struct Cell {
   std::map<int64_t, double> best_by_seed;  // test accuracy at the best validation checkpoint
   std::map<int64_t, double> last_by_seed;  // test accuracy at the last step
-  std::vector<const RunData*> runs;        // finished runs of the cell, by seed
+  std::vector<const runs::RunFolder*> runs;        // finished runs of the cell, by seed
 };
 
 struct ResultTable {
   std::vector<ModelKey> models;    // rows, in first-seen architecture order then memory size
   std::vector<std::string> tasks;  // columns, sorted
   std::map<std::pair<ModelKey, std::string>, Cell> cells;
-  std::vector<const RunData*> unfinished;  // runs without summary.json
+  std::vector<const runs::RunFolder*> unfinished;  // runs without summary.json
   const Cell* cell(const ModelKey& model, const std::string& task) const;  // nullptr when empty
 };
 
 // Groups finished runs by (model, task); two runs of one cell with the same seed are an error
 // naming both directories. `runs` must outlive the table.
-ResultTable aggregate(const std::vector<RunData>& runs, const HasMemory& has_memory);
+ResultTable aggregate(const std::vector<runs::RunFolder>& runs, const HasMemory& has_memory);
 
 // Which test accuracy a table shows.
 enum class Metric { kBest, kLast };
@@ -67,7 +67,7 @@ struct MeanCurve {
   std::vector<double> mean;
   std::vector<double> stddev;  // 0 for a single run
 };
-MeanCurve mean_curve(const std::vector<const RunData*>& runs, const std::string& split,
+MeanCurve mean_curve(const std::vector<const runs::RunFolder*>& runs, const std::string& split,
                      const std::string& value);
 
 }  // namespace lunar::report

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "lunar/report/aggregate.h"
-#include "lunar/report/run_data.h"
 #include "lunar/report/study_stats.h"
+#include "lunar/runs/run_folder.h"
 
 namespace lunar::report {
 

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "lunar/report/run_data.h"
+#include "lunar/runs/run_folder.h"
 
 namespace lunar::report {
 
@@ -21,15 +21,15 @@ struct RunStatus {
   std::optional<double> majority_test;    // summary.json, else the step-0 "data" line
   bool best_predicts_one_class = false;   // summary.json: the best checkpoint learnt the prior
 };
-RunStatus run_status(const RunData& run);
+RunStatus run_status(const runs::RunFolder& run);
 
 // A few lines: the setting, steps so far, best validation accuracy and its step, test results
 // when finished, the majority-class rates. `has_memory` as for build_run_page.
-std::string run_summary_text(const RunData& run, bool has_memory);
+std::string run_summary_text(const runs::RunFolder& run, bool has_memory);
 
 // One self-contained HTML page (no scripts; CSS, SVG and PNGs inline). `has_memory` says
 // whether the architecture has a memory (the registry knows): without one the page says so
 // instead of drawing collapse charts.
-std::string build_run_page(const RunData& run, bool has_memory);
+std::string build_run_page(const runs::RunFolder& run, bool has_memory);
 
 }  // namespace lunar::report

@@ -34,4 +34,8 @@ struct RunFolder {
 // the field.
 RunFolder read_run_folder(const std::filesystem::path& dir);
 
+// Every run directory (a folder holding config.toml) under `root`, `root` itself included,
+// sorted by path, read with read_run_folder. Throws when there is none.
+std::vector<RunFolder> read_run_folders(const std::filesystem::path& root);
+
 }  // namespace lunar::runs

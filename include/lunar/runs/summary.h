@@ -31,6 +31,10 @@ struct RunSummary {
 // its size, so equality means the model most likely answers the majority class only.
 bool at_majority_rate(double accuracy, double majority_rate);
 
+// The warning lunar prints and reports when `checkpoint` (e.g. "the best checkpoint") gives every
+// example of `split` the same class, without a "warning: " prefix: one wording everywhere.
+std::string one_class_warning(const std::string& checkpoint, const std::string& split);
+
 // Writes every field as a JSON object (keys sorted, indented by 2), atomically.
 void write_summary(const std::filesystem::path& path, const RunSummary& summary);
 

@@ -1,21 +1,30 @@
 // Run configuration of `lunar train`: plain structs loaded from TOML, overridden with
 // `--set key=value`, and written back in full (to_toml) beside every run. Every key is defined
-// once, in the key table of src/train/config_keys.cpp; docs/configuration.md lists them.
+// once, beside its struct: models::model_keys() for [model], data::task_keys() for [task], and
+// src/train/config_keys.cpp for the rest; docs/configuration.md lists them.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "lunar/core/choice.h"
 #include "lunar/data/task_config.h"
 #include "lunar/models/config.h"
 
 namespace lunar::train {
 
+// adamw (decoupled weight decay) | adam (L2 penalty in the gradient)
+enum class OptimizerKind { adamw, adam };
+constexpr std::array<Named<OptimizerKind>, 2> choice_names(OptimizerKind) {
+  return {{{OptimizerKind::adamw, "adamw"}, {OptimizerKind::adam, "adam"}}};
+}
+
 // `[optim]`: the optimizer. The research ran AdamW with weight decay on all parameters.
 struct OptimConfig {
-  std::string name = "adamw";  // adamw (decoupled weight decay) | adam (L2 penalty in the gradient)
+  OptimizerKind name = OptimizerKind::adamw;
   double lr = 0.005;           // base learning rate, scaled by the schedule
   double beta1 = 0.9;          // in [0, 1)
   double beta2 = 0.999;        // in [0, 1)
@@ -24,13 +33,20 @@ struct OptimConfig {
   double grad_clip = 0.0;      // max global L2 norm of the gradient; 0 = off
 };
 
+// rsqrt:    the research's lr · min(1, step/W) / √max(step, W) (peak lr/√W at step W)
+// cosine:   linear warmup to lr over W steps, then cosine decay to min_lr at train.steps
+// constant: linear warmup to lr over W steps, then flat
+enum class ScheduleKind { rsqrt, cosine, constant };
+constexpr std::array<Named<ScheduleKind>, 3> choice_names(ScheduleKind) {
+  return {{{ScheduleKind::rsqrt, "rsqrt"},
+           {ScheduleKind::cosine, "cosine"},
+           {ScheduleKind::constant, "constant"}}};
+}
+
 // `[schedule]`: the learning rate over steps; update n takes the schedule's value at n − 1, as
 // PyTorch's LambdaLR (so the first update has learning rate 0 when W > 0).
 struct ScheduleConfig {
-  // rsqrt:    the research's lr · min(1, step/W) / √max(step, W) (peak lr/√W at step W)
-  // cosine:   linear warmup to lr over W steps, then cosine decay to min_lr at train.steps
-  // constant: linear warmup to lr over W steps, then flat
-  std::string kind = "rsqrt";
+  ScheduleKind kind = ScheduleKind::rsqrt;
   int64_t warmup = 1000;  // W >= 0
   double min_lr = 0.0;    // cosine only: the final learning rate, >= 0
 };
@@ -50,12 +66,18 @@ struct TrainConfig {
   bool bucket_by_length = false;  // batch examples of similar length together (less padding)
 };
 
+// fp32 | bf16 (autocast, as the research ran on GPU)
+enum class Precision { fp32, bf16 };
+constexpr std::array<Named<Precision>, 2> choice_names(Precision) {
+  return {{{Precision::fp32, "fp32"}, {Precision::bf16, "bf16"}}};
+}
+
 // `[runtime]`: where and how the computation runs.
 struct RuntimeConfig {
-  std::string device = "cpu";      // cpu | cuda | cuda:N | auto (cuda when available, else cpu)
-  int64_t threads = 0;             // CPU intra-op threads; 0 = all cores
-  std::string precision = "fp32";  // fp32 | bf16 (autocast, as the research ran on GPU)
-  int64_t dist_timeout_s = 300;    // distributed runs: rendezvous and collective timeout
+  std::string device = "cpu";  // cpu | cuda | cuda:N | auto (cuda when available, else cpu)
+  int64_t threads = 0;         // CPU intra-op threads; 0 = all cores
+  Precision precision = Precision::fp32;
+  int64_t dist_timeout_s = 300;  // distributed runs: rendezvous and collective timeout
 };
 
 // `[diag]`: memory-collapse diagnostics (docs/memory-collapse.md).
@@ -118,14 +140,21 @@ int64_t padded_length(const RunConfig& config);
 // Examples per evaluation batch: train.eval_batch_size, or train.batch_size when it is 0.
 int64_t evaluation_batch_size(const RunConfig& config);
 
-// One row per configuration key, for `lunar train --list-keys` and docs/configuration.md.
+// One row per configuration key, for `lunar train --list-keys [--json]` and
+// docs/configuration.md.
 struct KeyDescription {
-  std::string key;            // dotted, e.g. "model.luna.memory_len"
-  std::string type;           // integer | float | boolean | string | array of integers
-  std::string default_value;  // as TOML text, e.g. `16`, `"convluna"`, `[]`
-  std::string expected;       // the accepted values, e.g. "a positive integer"
+  std::string key;                  // dotted, e.g. "model.luna.memory_len"
+  std::string type;                 // integer | float | boolean | string | array of integers
+  std::string default_value;        // as TOML text, e.g. `16`, `"convluna"`, `[]`
+  std::string expected;             // the accepted values, e.g. "a positive integer"
+  std::vector<std::string> values;  // an enumerated key's values, in order; else empty
   std::string description;
 };
 std::vector<KeyDescription> describe_keys();
+
+// describe_keys() as JSON, for programs (python/lunar_torch reads it): an array of objects
+// {"key", "type", "default" (the value itself: 16, "convluna", []), "expected", "values",
+// "description"}.
+std::string describe_keys_json();
 
 }  // namespace lunar::train

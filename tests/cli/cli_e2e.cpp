@@ -11,7 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "lunar/core/version.h"
+#include "lunar/runtime/compat.h"
+#include "support/listops_suite.h"
 #include "support/predictions.h"
 #include "support/process.h"
 
@@ -33,30 +34,18 @@ std::string value_after(const std::string& text, const std::string& label) {
   return value;
 }
 
-class Cli : public ::testing::Test {
+class Cli : public lunar::testing::ListOpsSuite<Cli> {
+ public:
+  static lunar::testing::ListOpsRelease release() { return {1, 400, 64, 64, 20, 120}; }
+
  protected:
-  static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / "lunar_cli_e2e";
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    const auto generated =
-        run_command(lunar_cli() + " data listops --out " + (dir_ / "data").string() +
-                    " --seed 1 --train 400 --val 64 --test 64 --min-len 20 --max-len 120");
-    ASSERT_EQ(generated.code, 0) << generated.output;
-  }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
-
   static std::string train_command(const std::string& run_dir, int steps) {
-    return lunar_cli() + " train --config " +
-           LUNAR_SOURCE_DIR "/configs/cpu/listops_convluna.toml" + " --run-dir " + run_dir +
-           " --set task.path=" + (dir_ / "data").string() +
-           " task.max_length=120 model.input.max_length=120 train.eval_every=10 train.log_every=5" +
-           " runtime.threads=1 diag.heatmap_steps=[0,10] train.steps=" + std::to_string(steps);
+    return lunar_cli() + train_args(run_dir,
+                                    "train.eval_every=10 train.log_every=5 runtime.threads=1"
+                                    " diag.heatmap_steps=[0,10] train.steps=" +
+                                        std::to_string(steps));
   }
-
-  static fs::path dir_;
 };
-fs::path Cli::dir_;
 
 }  // namespace
 
@@ -205,7 +194,7 @@ TEST_F(Cli, MaxLengthPaddingMakesPredictionsIndependentOfTheBatch) {
   ASSERT_EQ(trained.code, 0) << trained.output;
   const auto input = dir_ / "max_length_input.txt";
   {
-    std::ifstream test_split(dir_ / "data" / "basic_test.tsv");
+    std::ifstream test_split(data() / "basic_test.tsv");
     std::ofstream out(input);
     std::string line;
     std::getline(test_split, line);  // header

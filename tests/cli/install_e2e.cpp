@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "support/listops_suite.h"
 #include "support/predictions.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -22,10 +23,7 @@ TEST(Install, ExampleBuiltAgainstTheInstalledPackageClassifiesAsPredict) {
   const lunar::testing::TempDir dir;
   const std::string lunar = LUNAR_BINARY;
   const std::string cmake = LUNAR_CMAKE;
-  const auto data =
-      run_command(lunar + " data listops --out " + (dir / "data").string() +
-                  " --seed 2 --train 64 --val 16 --test 16 --min-len 20 --max-len 60");
-  ASSERT_EQ(data.code, 0) << data.output;
+  ASSERT_EQ(lunar::testing::generate_listops(dir / "data", {2, 64, 16, 16, 20, 60}), "");
   const auto trained = run_command(
       lunar + " train --config " LUNAR_SOURCE_DIR "/configs/cpu/listops_convluna.toml --run-dir " +
       (dir / "run").string() + " --threads 1 --set task.path=" + (dir / "data").string() +

@@ -1,5 +1,5 @@
 // Version guards for LibTorch 1.13 .. 2.x.
-#include "lunar/core/version.h"
+#include "lunar/runtime/compat.h"
 
 #include <ATen/autocast_mode.h>
 #include <torch/cuda.h>

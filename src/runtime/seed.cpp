@@ -1,5 +1,5 @@
 // Global seeding.
-#include "lunar/core/seed.h"
+#include "lunar/runtime/seed.h"
 
 #include <torch/utils.h>
 

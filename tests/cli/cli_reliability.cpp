@@ -12,6 +12,7 @@
 #include "lunar/runs/layout.h"
 #include "lunar/train/checkpoint.h"
 #include "lunar/train/run.h"
+#include "support/listops_suite.h"
 #include "support/process.h"
 
 namespace fs = std::filesystem;
@@ -42,30 +43,26 @@ int count_lines_with(const fs::path& path, const std::string& text) {
 
 // One small ListOps data set and one finished 10-step run (best.pt, last.pt, summary.json and a
 // test line at step 10), copied by each test that changes a run.
-class CliReliability : public ::testing::Test {
+class CliReliability : public lunar::testing::ListOpsSuite<CliReliability> {
+ public:
+  static lunar::testing::ListOpsRelease release() { return {1, 200, 32, 32, 20, 100}; }
+
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("lunar_cli_reliability_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    const auto generated =
-        run_command(lunar_cli() + " data listops --out " + (dir_ / "data").string() +
-                    " --seed 1 --train 200 --val 32 --test 32 --min-len 20 --max-len 100");
-    ASSERT_EQ(generated.code, 0) << generated.output;
+    ListOpsSuite::SetUpTestSuite();
+    if (HasFatalFailure()) return;
     const auto trained = run_command(train_command(base_run(), 10));
     ASSERT_EQ(trained.code, 0) << trained.output;
   }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
 
   static fs::path base_run() { return dir_ / "base"; }
 
   static std::string train_command(const fs::path& run_dir, int64_t steps,
                                    const std::string& extra = "") {
-    return lunar_cli() + " train --config " LUNAR_SOURCE_DIR "/configs/cpu/listops_convluna.toml" +
-           " --run-dir " + run_dir.string() + " --set task.path=" + (dir_ / "data").string() +
-           " task.max_length=100 model.input.max_length=100 train.eval_every=10" +
-           " train.log_every=1 runtime.threads=1 'diag.heatmap_steps=[]' train.steps=" +
-           std::to_string(steps) + extra;
+    return lunar_cli() + train_args(run_dir,
+                                    "train.eval_every=10 train.log_every=1 runtime.threads=1"
+                                    " 'diag.heatmap_steps=[]' train.steps=" +
+                                        std::to_string(steps) + extra);
   }
 
   static std::string resume_command(const fs::path& run_dir, const std::string& extra = "") {
@@ -79,10 +76,7 @@ class CliReliability : public ::testing::Test {
     fs::copy(base_run(), target, fs::copy_options::recursive);
     return target;
   }
-
-  static fs::path dir_;
 };
-fs::path CliReliability::dir_;
 
 }  // namespace
 

@@ -1,5 +1,5 @@
 // Device parsing, thread configuration and BLAS detection.
-#include "lunar/core/runtime.h"
+#include "lunar/runtime/platform.h"
 
 #include <ATen/Parallel.h>
 
@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "lunar/core/error.h"
-#include "lunar/core/version.h"
+#include "lunar/runtime/compat.h"
 
 namespace lunar {
 

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/listops_suite.h"
 #include "support/predictions.h"
 #include "support/process.h"
 
@@ -131,9 +132,8 @@ std::string train_export_predict(const fs::path& dir, const Variant& variant) {
 // padding.
 std::string write_listops(const fs::path& dir) {
   const auto data = dir / "data_listops";
-  auto generated = run_command(kLunar + " data listops --out " + data.string() +
-                               " --seed 3 --train 64 --val 16 --test 40 --min-len 10 --max-len 60");
-  if (generated.code != 0) return generated.output;
+  if (auto error = lunar::testing::generate_listops(data, {3, 64, 16, 40, 10, 60}); !error.empty())
+    return error;
   std::ifstream test_file(data / "basic_test.tsv");
   std::ofstream input(dir / "input_listops.txt");
   std::string line;

@@ -1,7 +1,7 @@
 // `lunar data listops` and `lunar data check` run as a user would, bad files included.
 #include <gtest/gtest.h>
 
-#include "data_test_util.h"
+#include "data/data_test_util.h"
 #include "support/process.h"
 
 namespace {

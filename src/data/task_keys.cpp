@@ -1,0 +1,60 @@
+// The `[task]` keys.
+#include "lunar/data/task_keys.h"
+
+#include <algorithm>
+
+#include "lunar/data/task.h"
+
+namespace lunar::data {
+namespace {
+
+template <typename... Args>
+keys::Key<TaskConfig> key(Args&&... args) {
+  return keys::bind<TaskConfig>(std::forward<Args>(args)...);
+}
+
+keys::Rule task_name_rule() {
+  auto rule = keys::one_of(task_names());
+  rule.accepts = [](const keys::Value& v) {
+    const auto names = task_names();
+    return std::find(names.begin(), names.end(), std::get<std::string>(v)) != names.end();
+  };
+  return rule;
+}
+
+}  // namespace
+
+std::vector<keys::Key<TaskConfig>> task_keys() {
+  return {
+      key(
+          "name", [](auto& c) -> auto& { return c.name; }, task_name_rule(),
+          "Task whose files task.path holds"),
+      key(
+          "path", [](auto& c) -> auto& { return c.path; }, keys::any_string(),
+          "Folder holding the task's files (relative to the working directory)"),
+      key(
+          "max_length", [](auto& c) -> auto& { return c.max_length; }, keys::non_negative(),
+          "Tokens per text without CLS; 0 = the task's default"),
+      key(
+          "padding", [](auto& c) -> auto& { return c.padding; },
+          keys::one_of({"longest", "max_length"}),
+          "Pad each batch to its longest example, or every batch to task.max_length as the "
+          "research did (with masks off, an output then never depends on its batch)"),
+      key(
+          "validation_fraction", [](auto& c) -> auto& { return c.validation_fraction; },
+          keys::fraction(), "Text only: held-out slice of train used for validation"),
+      key(
+          "pathfinder_difficulty", [](auto& c) -> auto& { return c.pathfinder_difficulty; },
+          keys::one_of({"curv_baseline", "curv_contour_length_9", "curv_contour_length_14"}),
+          "Pathfinder only: difficulty folder"),
+      key(
+          "cache_dir", [](auto& c) -> auto& { return c.cache_dir; }, keys::any_string(),
+          "Tokenised-data cache; \"\" = $XDG_CACHE_HOME/lunar or ~/.cache/lunar, \"off\" disables "
+          "it"),
+      key(
+          "limit", [](auto& c) -> auto& { return c.limit; }, keys::non_negative(),
+          "Keep at most this many examples per split; 0 = all"),
+  };
+}
+
+}  // namespace lunar::data
