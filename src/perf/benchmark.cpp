@@ -154,13 +154,15 @@ double measure_gemm_rate(const at::Device& device, const std::string& precision,
   const auto options = at::TensorOptions().dtype(dtype).device(device);
   const auto a = at::randn({n, n}, options), b = at::randn({n, n}, options);
   std::vector<double> rates;
-  for (int i = 0; i < 7; ++i) {
+  // The first ten products warm up (thread pool, BLAS buffers, first-touch pages): with two
+  // warm-up products the rate came out 2.4x too low in one build, varying between builds.
+  for (int i = 0; i < 30; ++i) {
     synchronize(device);
     const auto started = Clock::now();
     const auto c = at::mm(a, b);
     synchronize(device);
     const double s = std::chrono::duration<double>(Clock::now() - started).count();
-    if (i >= 2) rates.push_back(2.0 * double(n) * double(n) * double(n) / s);
+    if (i >= 10) rates.push_back(2.0 * double(n) * double(n) * double(n) / s);
   }
   return spread(rates).median;
 }
