@@ -42,8 +42,7 @@ class Workload {
     model_->to(options.device);
     const auto& input = config.model.input;
     const int64_t low = input.embedding == models::Embedding::pixel ? 0 : 2;
-    const int64_t high =
-        input.embedding == models::Embedding::pixel ? 256 : input.vocab_size;
+    const int64_t high = input.embedding == models::Embedding::pixel ? 256 : input.vocab_size;
     const auto ids = at::TensorOptions().dtype(at::kLong).device(options.device);
     input_.tokens = at::randint(low, high, {options.batch, length}, ids);
     input_.mask = at::ones({options.batch, length}, ids.dtype(at::kBool));

@@ -103,7 +103,8 @@ size_t at_majority(const Cell& cell, Metric metric) {
   size_t count = 0;
   for (const auto* run : cell.runs) {
     const auto found = values.find(run->seed);
-    if (found != values.end() && runs::at_majority_rate(found->second, run->results->majority_rate)) {
+    if (found != values.end() &&
+        runs::at_majority_rate(found->second, run->results->majority_rate)) {
       ++count;
     }
   }

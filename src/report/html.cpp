@@ -107,8 +107,8 @@ std::string statistics_section(const StudyStatistics& statistics) {
 }
 
 // All finished runs of one task, grouped by model, in table order.
-std::vector<std::pair<ModelKey, std::vector<const runs::RunFolder*>>> task_groups(const ResultTable& table,
-                                                                          const std::string& task) {
+std::vector<std::pair<ModelKey, std::vector<const runs::RunFolder*>>> task_groups(
+    const ResultTable& table, const std::string& task) {
   std::vector<std::pair<ModelKey, std::vector<const runs::RunFolder*>>> groups;
   for (const auto& model : table.models) {
     if (const Cell* cell = table.cell(model, task)) groups.push_back({model, cell->runs});

@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include <algorithm>
 #include <toml++/toml.h>
+#include <algorithm>
 
 #include "lunar/core/error.h"
 #include "lunar/runs/layout.h"

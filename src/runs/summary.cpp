@@ -78,9 +78,10 @@ struct ReadValue {
 }  // namespace
 
 std::string one_class_warning(const std::string& checkpoint, const std::string& split) {
-  return fmt::format("{} gives every {} example the same class: the model learnt the label prior "
-                     "only",
-                     checkpoint, split);
+  return fmt::format(
+      "{} gives every {} example the same class: the model learnt the label prior "
+      "only",
+      checkpoint, split);
 }
 
 bool at_majority_rate(double accuracy, double majority_rate) {

@@ -173,7 +173,8 @@ TEST(RunPage, HeatmapsInStepOrderLabelledWithTheStep) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   auto run = live_run();
-  // Sorted by name, as lunar::runs::read_run_folder lists them: gradient images first, step 10 before step 2.
+  // Sorted by name, as lunar::runs::read_run_folder lists them: gradient images first, step 10
+  // before step 2.
   for (const char* name : {"memory_grad_step10.png", "memory_step10.png", "memory_step2.png"}) {
     std::ofstream(dir / name, std::ios::binary) << "Man";
     run.heatmaps.push_back(dir / name);
@@ -240,7 +241,8 @@ TEST(LoadRun, ReadsTrainStepsAndTheConfigText) {
                                      << "memory_len = 8\n[task]\nname = \"listops\"\n[train]\n"
                                      << "seed = 1\n";
   EXPECT_FALSE(lunar::runs::read_run_folder(dir).planned_steps.has_value());
-  EXPECT_NE(build_run_page(lunar::runs::read_run_folder(dir), true).find("<td>0</td>"), std::string::npos);
+  EXPECT_NE(build_run_page(lunar::runs::read_run_folder(dir), true).find("<td>0</td>"),
+            std::string::npos);
   fs::remove_all(dir);
 }
 

@@ -27,9 +27,9 @@ struct ModelKey {
 };
 
 struct Cell {
-  std::map<int64_t, double> best_by_seed;  // test accuracy at the best validation checkpoint
-  std::map<int64_t, double> last_by_seed;  // test accuracy at the last step
-  std::vector<const runs::RunFolder*> runs;        // finished runs of the cell, by seed
+  std::map<int64_t, double> best_by_seed;    // test accuracy at the best validation checkpoint
+  std::map<int64_t, double> last_by_seed;    // test accuracy at the last step
+  std::vector<const runs::RunFolder*> runs;  // finished runs of the cell, by seed
 };
 
 struct ResultTable {
