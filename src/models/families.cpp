@@ -102,12 +102,17 @@ std::vector<keys::Key<ModelConfig>> simpletron_keys() {
 
 // ---- The Luna family: pack/unpack through a memory ------------------------------------------
 
+// The model-level settings every Luna-family attention takes: width, dropout and kernel.
+nn::PackUnpackOptions family_attention(const ModelConfig& c) {
+  return nn::PackUnpackOptions(c.dim, c.num_heads)
+      .attention_dim(c.attention_dim)
+      .dropout(c.attention_dropout)
+      .chunk(c.attention_chunk)
+      .fused(c.fused_attention);
+}
+
 nn::PackUnpackOptions luna_attention(const ModelConfig& c) {
-  auto options = nn::PackUnpackOptions(c.dim, c.num_heads)
-                     .attention_dim(c.attention_dim)
-                     .dropout(c.attention_dropout)
-                     .chunk(c.attention_chunk)
-                     .fused(c.fused_attention)
+  auto options = family_attention(c)
                      .pack_temperature(nn::TemperatureMode::sqrt)
                      .unpack_temperature(nn::TemperatureMode::sqrt);
   if (c.luna.sharing == Sharing::none) {
@@ -147,11 +152,7 @@ void validate_luna(const ModelConfig& c) {
 }
 
 nn::PackUnpackOptions convluna_attention(const ModelConfig& c) {
-  auto options = nn::PackUnpackOptions(c.dim, c.num_heads)
-                     .attention_dim(c.attention_dim)
-                     .dropout(c.attention_dropout)
-                     .chunk(c.attention_chunk)
-                     .fused(c.fused_attention)
+  auto options = family_attention(c)
                      .filter(c.convluna.filter)
                      .kernel(c.convluna.kernel)
                      .stride(c.convluna.stride)
