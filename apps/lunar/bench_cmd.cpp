@@ -80,10 +80,8 @@ void register_bench(CLI::App& app) {
   cmd->add_option("--lengths", options->lengths, "sequence lengths")->delimiter(',');
   cmd->add_option("--batch", options->bench.batch, "sequences per step");
   cmd->add_option("--memory", options->bench.memory_len, "memory size M of the Luna family");
-  cmd->add_option("--mode", options->bench.mode, "train (forward, backward, AdamW) | infer")
-      ->check(CLI::IsMember({"train", "infer"}));
-  cmd->add_option("--precision", options->bench.precision, "fp32 | bf16 (autocast)")
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+  add_choice(cmd, "--mode", options->bench.mode, "train (forward, backward, AdamW) | infer");
+  add_choice(cmd, "--precision", options->bench.precision, "fp32 | bf16 (autocast)");
   cmd->add_option("--warmup", options->bench.warmup, "untimed steps per point");
   cmd->add_option("--repeats", options->bench.repeats, "timed steps per point");
   cmd->add_option("--config", options->config,

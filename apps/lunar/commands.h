@@ -3,7 +3,22 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string>
+
+#include "lunar/core/choice.h"
+
 namespace lunar::cli {
+
+// An option taking one of the names of E's table (lunar::names<E>()), stored in `target`.
+template <typename E>
+CLI::Option* add_choice(CLI::App* cmd, const std::string& flag, E& target,
+                        const std::string& description) {
+  return cmd
+      ->add_option_function<std::string>(
+          flag, [&target, flag](const std::string& name) { target = parse<E>(name, flag); },
+          description)
+      ->check(CLI::IsMember(names<E>()));
+}
 
 // Thrown by a command that stopped on SIGINT or SIGTERM after saving its state: main exits
 // with 128 + `signal` (130, 143), as a shell reports a process killed by that signal, so

@@ -28,14 +28,11 @@ def defaults(table):
 # The [model] keys and their defaults.
 MODEL_DEFAULTS = defaults("model")
 
-# The registry rows (src/models/families.cpp): name -> (default norm, default masks, has memory)
+# The registry rows, as `lunar models --json` lists them (architectures.json beside this file;
+# tests/cli/models_e2e.cpp checks it is current): name -> (default norm, default masks, has memory)
 ARCHITECTURES = {
-    "transformer": ("pre", True, False),
-    "luna": ("post", False, True),
-    "preluna": ("pre", False, True),
-    "convluna": ("post", False, True),
-    "ffkernel": ("pre", False, False),
-    "simpletron": ("pre", False, False),
+    row["name"]: (row["default_norm"], row["default_masks"], row["has_memory"])
+    for row in json.loads((Path(__file__).with_name("architectures.json")).read_text())
 }
 
 

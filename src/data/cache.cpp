@@ -70,11 +70,11 @@ bool take_tokens(const std::string& in, size_t& at, std::vector<int32_t>& tokens
 
 }  // namespace
 
-uint64_t cache_key(const TaskConfig& config, const std::vector<fs::path>& sources) {
+uint64_t cache_key(const TaskConfig& config, const std::string& task_options,
+                   const std::vector<fs::path>& sources) {
   uint64_t hash = 0xcbf29ce484222325ULL;
   hash = fnv1a(hash, fmt::format("v{} {} {} {:.17g} {}", kCacheVersion, config.name,
-                                 config.max_length, config.validation_fraction,
-                                 config.name == "pathfinder" ? config.pathfinder_difficulty : ""));
+                                 config.max_length, config.validation_fraction, task_options));
   std::vector<fs::path> sorted = sources;
   std::sort(sorted.begin(), sorted.end());
   for (const auto& source : sorted) {

@@ -43,6 +43,17 @@ void require_utf8(std::string_view text, const fs::path& path, int64_t line,
 void split_off_tail(std::vector<Example>& examples, std::vector<Example>& tail, double fraction,
                     uint64_t shuffle_seed, bool shuffle);
 
+// A release of three split files, train, validation and test in that order, each read by
+// `read(path, max_length)`.
+template <typename Reader>
+TaskData read_three_splits(const std::vector<fs::path>& sources, int64_t max_length, Reader read) {
+  TaskData data;
+  data.train = read(sources.at(0), max_length);
+  data.validation = read(sources.at(1), max_length);
+  data.test = read(sources.at(2), max_length);
+  return data;
+}
+
 // Regular files directly in `directory` whose names end with `suffix`, sorted by the number
 // their stem starts with, then by name (so 2.npy precedes 10.npy).
 std::vector<fs::path> list_files_numeric(const fs::path& directory, const std::string& suffix);

@@ -53,12 +53,7 @@ std::vector<fs::path> listops_sources(const TaskConfig& config) {
 
 TaskData load_listops(const TaskConfig& config) {
   detail::require_directory(config.path, "the ListOps folder");
-  const auto sources = listops_sources(config);
-  TaskData data;
-  data.train = read_listops_tsv(sources[0], config.max_length);
-  data.validation = read_listops_tsv(sources[1], config.max_length);
-  data.test = read_listops_tsv(sources[2], config.max_length);
-  return data;
+  return detail::read_three_splits(listops_sources(config), config.max_length, read_listops_tsv);
 }
 
 }  // namespace lunar::data

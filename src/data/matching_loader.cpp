@@ -90,12 +90,7 @@ std::vector<fs::path> matching_sources(const TaskConfig& config) {
 
 TaskData load_matching(const TaskConfig& config) {
   detail::require_directory(config.path, "the AAN folder");
-  const auto sources = matching_sources(config);
-  TaskData data;
-  data.train = read_matching_tsv(sources[0], config.max_length);
-  data.validation = read_matching_tsv(sources[1], config.max_length);
-  data.test = read_matching_tsv(sources[2], config.max_length);
-  return data;
+  return detail::read_three_splits(matching_sources(config), config.max_length, read_matching_tsv);
 }
 
 }  // namespace lunar::data

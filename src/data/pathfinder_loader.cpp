@@ -22,6 +22,13 @@ fs::path difficulty_dir(const TaskConfig& config) {
 
 }  // namespace
 
+keys::Key<TaskConfig> pathfinder_difficulty_key() {
+  return keys::bind<TaskConfig>(
+      "pathfinder_difficulty", [](auto& c) -> auto& { return c.pathfinder_difficulty; },
+      keys::one_of({"curv_baseline", "curv_contour_length_9", "curv_contour_length_14"}),
+      "Pathfinder only: difficulty folder");
+}
+
 std::vector<uint8_t> decode_png_gray(const fs::path& path, int64_t expected_side) {
   const std::string bytes = detail::read_file(path);
   png_image image{};

@@ -25,7 +25,7 @@ keys::Rule task_name_rule() {
 }  // namespace
 
 std::vector<keys::Key<TaskConfig>> task_keys() {
-  return {
+  std::vector<keys::Key<TaskConfig>> out = {
       key(
           "name", [](auto& c) -> auto& { return c.name; }, task_name_rule(),
           "Task whose files task.path holds"),
@@ -35,18 +35,13 @@ std::vector<keys::Key<TaskConfig>> task_keys() {
       key(
           "max_length", [](auto& c) -> auto& { return c.max_length; }, keys::non_negative(),
           "Tokens per text without CLS; 0 = the task's default"),
-      key(
+      keys::bind<TaskConfig>(
           "padding", [](auto& c) -> auto& { return c.padding; },
-          keys::one_of({"longest", "max_length"}),
           "Pad each batch to its longest example, or every batch to task.max_length as the "
           "research did (with masks off, an output then never depends on its batch)"),
       key(
           "validation_fraction", [](auto& c) -> auto& { return c.validation_fraction; },
           keys::fraction(), "Text only: held-out slice of train used for validation"),
-      key(
-          "pathfinder_difficulty", [](auto& c) -> auto& { return c.pathfinder_difficulty; },
-          keys::one_of({"curv_baseline", "curv_contour_length_9", "curv_contour_length_14"}),
-          "Pathfinder only: difficulty folder"),
       key(
           "cache_dir", [](auto& c) -> auto& { return c.cache_dir; }, keys::any_string(),
           "Tokenised-data cache; \"\" = $XDG_CACHE_HOME/lunar or ~/.cache/lunar, \"off\" disables "
@@ -55,6 +50,10 @@ std::vector<keys::Key<TaskConfig>> task_keys() {
           "limit", [](auto& c) -> auto& { return c.limit; }, keys::non_negative(),
           "Keep at most this many examples per split; 0 = all"),
   };
+  for (const auto& name : task_names()) {
+    for (auto& option : task_definition(name).options) out.push_back(std::move(option));
+  }
+  return out;
 }
 
 }  // namespace lunar::data

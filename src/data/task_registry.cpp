@@ -1,6 +1,7 @@
 // The task table: every task's facts, sources, loader, expected counts and tokeniser in one row
 // each. Adding a built-in task is one row in builtin_tasks(); a program adds its own with
 // register_task.
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 
@@ -8,6 +9,7 @@
 #include "lunar/data/cache.h"
 #include "lunar/data/loaders.h"
 #include "lunar/data/task.h"
+#include "lunar/data/task_keys.h"
 #include "lunar/data/tokenizer.h"
 
 namespace lunar::data {
@@ -28,9 +30,10 @@ auto counts(int64_t train, int64_t validation, int64_t test) {
 // One row; the facts are name, vocab, classes, max length, pair, pixels[, pixel mean, std].
 TaskDefinition row(TaskInfo info, decltype(TaskDefinition::sources) sources,
                    decltype(TaskDefinition::load) load, decltype(TaskDefinition::expected) expected,
-                   decltype(TaskDefinition::tokenize) tokenize) {
-  return {std::move(info), std::move(sources), std::move(load), std::move(expected),
-          std::move(tokenize)};
+                   decltype(TaskDefinition::tokenize) tokenize,
+                   decltype(TaskDefinition::options) options = {}) {
+  return {std::move(info),     std::move(sources),  std::move(load),
+          std::move(expected), std::move(tokenize), std::move(options)};
 }
 
 std::vector<TaskDefinition> builtin_tasks() {
@@ -46,7 +49,8 @@ std::vector<TaskDefinition> builtin_tasks() {
   rows.push_back(row({"fmnist", kPixelVocabSize, 10, 784, false, true}, fmnist_sources, load_fmnist,
                      counts(54000, 6000, 10000), {}));
   rows.push_back(row({"pathfinder", kPixelVocabSize, 2, 1024, false, true, 0.5, 0.5},
-                     pathfinder_sources, load_pathfinder, counts(160000, 20000, 20000), {}));
+                     pathfinder_sources, load_pathfinder, counts(160000, 20000, 20000), {},
+                     {pathfinder_difficulty_key()}));
   return rows;
 }
 
@@ -66,6 +70,18 @@ std::string joined_names(const std::vector<TaskDefinition>& rows) {
   std::string names;
   for (const auto& row : rows) names += (names.empty() ? "" : ", ") + row.info.name;
   return names;
+}
+
+// The values of a row's own keys, space-separated, strings as written ("curv_baseline").
+std::string option_values(const std::vector<keys::Key<TaskConfig>>& options,
+                          const TaskConfig& config) {
+  std::string text;
+  for (const auto& option : options) {
+    const keys::Value value = option.get(config);
+    const auto* name = std::get_if<std::string>(&value);
+    text += (text.empty() ? "" : " ") + (name ? *name : keys::format_value(value));
+  }
+  return text;
 }
 
 // The config with max_length resolved to the task default (pixel tasks keep whole images).
@@ -93,6 +109,14 @@ void register_task(TaskDefinition definition) {
         "[data] register_task '{}': expected vocab_size >= 2, num_classes >= 2, max_length >= 1, "
         "got {}, {}, {}",
         info.name, info.vocab_size, info.num_classes, info.max_length);
+  const auto taken = task_keys();
+  for (const auto& option : definition.options) {
+    check(option.get && option.set &&
+              std::none_of(taken.begin(), taken.end(),
+                           [&](const auto& k) { return k.key == option.key; }),
+          "[data] register_task '{}': expected options with new key names, got task.{}", info.name,
+          option.key);
+  }
   auto& registry = table();
   const std::lock_guard<std::mutex> lock(registry.mutex);
   for (const auto& row : registry.rows) {
@@ -143,7 +167,7 @@ TaskData load_task(const TaskConfig& config) {
   uint64_t key = 0;
   fs::path file;
   if (!folder.empty()) {
-    key = cache_key(effective, sources);
+    key = cache_key(effective, option_values(task.options, effective), sources);
     file = cache_file(folder, effective.name, key);
     if (auto cached = read_cache(file, key)) {
       data = std::move(*cached);

@@ -3,6 +3,8 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 #include "families.h"
 #include "lunar/core/error.h"
 #include "lunar/core/spelling.h"
@@ -44,6 +46,13 @@ void register_architecture(Architecture architecture) {
   }
   check(static_cast<bool>(architecture.build_encoder),
         "[model] expected architecture '{}' to have build_encoder", architecture.name);
+  auto known = model_keys();
+  known.insert(known.end(), architecture.keys.begin(), architecture.keys.end());
+  for (const auto& option : architecture.options) {
+    check(std::any_of(known.begin(), known.end(), [&](const auto& k) { return k.key == option; }),
+          "[model] expected architecture '{}' to list model.* keys as options, got '{}'",
+          architecture.name, option);
+  }
   table().push_back(std::move(architecture));
 }
 

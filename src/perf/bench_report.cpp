@@ -60,8 +60,8 @@ nlohmann::json to_json(const BenchReport& report) {
   }
   nlohmann::json settings = {{"batch", o.batch},
                              {"memory_len", o.memory_len},
-                             {"mode", o.mode},
-                             {"precision", o.precision},
+                             {"mode", std::string(to_string(o.mode))},
+                             {"precision", std::string(to_string(o.precision))},
                              {"warmup", o.warmup},
                              {"repeats", o.repeats},
                              {"device", o.device.str()},

@@ -361,7 +361,7 @@ bool operator==(const RunConfig& a, const RunConfig& b) {
 bool operator!=(const RunConfig& a, const RunConfig& b) { return !(a == b); }
 
 int64_t padded_length(const RunConfig& config) {
-  return config.task.padding == "max_length" ? config.model.input.max_length : 0;
+  return config.task.padding == data::Padding::max_length ? config.model.input.max_length : 0;
 }
 
 int64_t evaluation_batch_size(const RunConfig& config) {

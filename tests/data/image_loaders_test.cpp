@@ -3,11 +3,13 @@
 #include <png.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "data_test_util.h"
 #include "lunar/data/loaders.h"
 #include "lunar/data/task.h"
+#include "lunar/data/task_keys.h"
 
 namespace lunar::data {
 namespace {
@@ -195,6 +197,36 @@ TEST(PathfinderLoader, MetadataImagesAndSplit) {
   config.pathfinder_difficulty = "curv_baseline";
   fs::remove_all(root);
   EXPECT_TRUE(throws_data_error([&] { load_task(config); }, {"metadata", "missing folder"}));
+}
+
+// Pathfinder's difficulty is an option of its row: the cache keys it, so a release read at one
+// difficulty is never served for another, and the option is listed among the [task] keys.
+TEST(PathfinderLoader, DifficultyIsPartOfTheCacheKey) {
+  TempDir dir;
+  const auto root = dir / "release";  // the difficulty folder itself: read at any difficulty
+  std::string metadata;
+  for (int i = 0; i < 10; ++i) {
+    write_png(root / "imgs" / ("s" + std::to_string(i) + ".png"), 32, i);
+    metadata += "imgs s" + std::to_string(i) + ".png 0 " + std::to_string(i % 2) + "\n";
+  }
+  write_text(root / "metadata" / "0.npy", metadata);
+  TaskConfig config;
+  config.name = "pathfinder";
+  config.path = root.string();
+  config.cache_dir = (dir / "cache").string();
+  EXPECT_FALSE(load_task(config).from_cache);
+  EXPECT_TRUE(load_task(config).from_cache);
+  config.pathfinder_difficulty = "curv_baseline";
+  EXPECT_FALSE(load_task(config).from_cache);
+  EXPECT_TRUE(load_task(config).from_cache);
+
+  const auto keys = task_keys();
+  const auto found = std::find_if(keys.begin(), keys.end(),
+                                  [](const auto& k) { return k.key == "pathfinder_difficulty"; });
+  ASSERT_NE(found, keys.end());
+  EXPECT_EQ(found->rule.values, (std::vector<std::string>{"curv_baseline", "curv_contour_length_9",
+                                                          "curv_contour_length_14"}));
+  EXPECT_EQ(std::get<std::string>(found->get(config)), "curv_baseline");
 }
 
 }  // namespace

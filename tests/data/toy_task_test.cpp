@@ -10,6 +10,7 @@
 
 #include "data_test_util.h"
 #include "lunar/data/input_line.h"
+#include "lunar/data/loaders.h"
 #include "lunar/data/task.h"
 #include "lunar/data/tokenizer.h"
 #include "lunar/models/registry.h"
@@ -68,16 +69,21 @@ data::TaskData load_toy(const data::TaskConfig& config) {
   return data;
 }
 
-// Step 2: the row. Registering twice would throw, so every test goes through this.
+// Step 2: the row.
+data::TaskDefinition toy_row(const std::string& name) {
+  return {{name, data::kByteVocabSize, 2, kToyMaxLength, false, false},
+          toy_sources,
+          load_toy,
+          [](const data::TaskConfig&) {
+            return data::SplitCounts{kSplitSizes[0], kSplitSizes[1], kSplitSizes[2]};
+          },
+          data::byte_tokens};
+}
+
+// Registering twice would throw, so every test goes through this.
 void register_toy_task() {
   static const bool registered = [] {
-    data::register_task({{"toy", data::kByteVocabSize, 2, kToyMaxLength, false, false},
-                         toy_sources,
-                         load_toy,
-                         [](const data::TaskConfig&) {
-                           return data::SplitCounts{kSplitSizes[0], kSplitSizes[1], kSplitSizes[2]};
-                         },
-                         data::byte_tokens});
+    data::register_task(toy_row("toy"));
     return true;
   }();
   EXPECT_TRUE(registered);
@@ -121,20 +127,16 @@ TEST(ToyTask, ItsRowIsInTheTable) {
   EXPECT_EQ(names.back(), "toy");
   EXPECT_EQ(data::task_info("toy").max_length, kToyMaxLength);
   EXPECT_EQ(data::task_info("toy").vocab_size, data::kByteVocabSize);
-  expect_error(
-      [] {
-        data::register_task({{"toy", 4, 2, 8, false, false},
-                             toy_sources,
-                             load_toy,
-                             [](const data::TaskConfig&) { return data::SplitCounts{}; },
-                             data::byte_tokens});
-      },
-      "'toy', which is taken");
-  expect_error(
-      [] {
-        data::register_task({{"toy2", 4, 2, 8, false, false}, toy_sources, load_toy, {}, {}});
-      },
-      "expected sources, load and expected");
+  expect_error([] { data::register_task(toy_row("toy")); }, "'toy', which is taken");
+  auto incomplete = toy_row("toy2");
+  incomplete.expected = {};
+  expect_error([&] { data::register_task(incomplete); }, "expected sources, load and expected");
+  // A row's own option may not reuse a key: here Pathfinder's, which the table already lists.
+  auto clash = toy_row("toy3");
+  clash.options.push_back(data::pathfinder_difficulty_key());
+  expect_error([&] { data::register_task(clash); },
+               "expected options with new key names, got task.pathfinder_difficulty");
+  EXPECT_EQ(data::task_names().back(), "toy");
 }
 
 TEST(ToyTask, LoadsTheSplitSizesItDeclares) {

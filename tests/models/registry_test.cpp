@@ -11,6 +11,7 @@
 
 #include "lunar/core/error.h"
 #include "lunar/models/registry.h"
+#include "support/expectations.h"
 #include "tiny_models.h"
 
 namespace {
@@ -31,6 +32,29 @@ TEST(Registry, ListsEveryFamily) {
   EXPECT_EQ(find_architecture("preluna").default_norm, Norm::pre);
   // LRA's Transformer and the authors' TBlock are Pre-LN.
   EXPECT_EQ(find_architecture("transformer").default_norm, Norm::pre);
+}
+
+// A row's options are `model.*` keys, its own keys among them; register_architecture refuses a
+// name that is not a key.
+TEST(Registry, OptionsAreKeysAndIncludeTheRowsOwn) {
+  std::vector<std::string> known;
+  for (const auto& k : model_keys()) known.push_back(k.key);
+  for (const auto& entry : architectures()) {
+    for (const auto& option : entry.options) {
+      EXPECT_NE(std::find(known.begin(), known.end(), option), known.end())
+          << entry.name << ": " << option;
+    }
+    for (const auto& own : entry.keys) {
+      EXPECT_NE(std::find(entry.options.begin(), entry.options.end(), own.key), entry.options.end())
+          << entry.name << ": " << own.key;
+    }
+  }
+  auto row = find_architecture("luna");
+  row.name = "luna_with_a_typo";
+  row.keys.clear();
+  row.options = {"luna.memory_length"};
+  lunar::testing::expect_error([&] { register_architecture(row); },
+                               "to list model.* keys as options, got 'luna.memory_length'");
 }
 
 TEST(Registry, ResolveFillsTheArchitectureDefaults) {

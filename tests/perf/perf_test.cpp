@@ -78,7 +78,7 @@ BenchOptions tiny_options(std::vector<std::string> models, std::vector<int64_t> 
 
 TEST(Benchmark, TransformerFlopsMatchTheHandCount) {
   auto options = tiny_options({"transformer"}, {7, 31});
-  options.mode = "infer";
+  options.mode = BenchMode::infer;
   const auto report = run_benchmark(tiny_base(), options);
   ASSERT_EQ(report.points.size(), 2u);
   const double d = 16, f = 24, classes = 3;
@@ -109,12 +109,33 @@ TEST(Benchmark, LunaCostPerTokenIsFlatWhileTheTransformersGrows) {
   EXPECT_NEAR(growth(4), 1.0, 0.05);
   // Training counts the backward pass too: between 2 and 3 times the forward.
   auto infer = tiny_options({"luna"}, {64});
-  infer.mode = "infer";
+  infer.mode = BenchMode::infer;
   const double forward = run_benchmark(tiny_base(), infer).points[0].flops_per_token;
   EXPECT_GT(report.points[2].flops_per_token, 2 * forward);
   EXPECT_LE(report.points[2].flops_per_token, 3 * forward * 1.001);
   EXPECT_EQ(report.configs.size(), 3u);
   EXPECT_NE(report.configs.at("luna").find("memory_len = 4"), std::string::npos);
+}
+
+// The fused kernel computes the same products as the reference path, so it reports the same
+// model FLOPs, though its products run where the counter does not see them (on two threads,
+// half of its blocks run on a worker thread).
+TEST(Benchmark, FusedAttentionCountsTheReferenceFlops) {
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  const auto options = tiny_options({"luna", "convluna"}, {100});
+  auto fused = tiny_base();
+  fused.model.fused_attention = true;
+  const auto reference = run_benchmark(tiny_base(), options);
+  const auto measured = run_benchmark(fused, options);
+  ASSERT_EQ(measured.points.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    ASSERT_EQ(measured.points[i].status, "ok") << measured.points[i].reason;
+    EXPECT_GT(measured.points[i].flops_per_token, 0);
+    lunar::testing::expect_close(measured.points[i].flops_per_token,
+                                 reference.points[i].flops_per_token, 1e-12);
+  }
+  at::set_num_threads(threads);
 }
 
 TEST(Benchmark, SkipsLengthsBeyondTheMemoryLimit) {
@@ -134,10 +155,9 @@ TEST(Benchmark, SkipsLengthsBeyondTheMemoryLimit) {
 }
 
 TEST(Benchmark, RejectsBadOptions) {
-  auto options = tiny_options({"transformer"}, {32});
-  options.mode = "fly";
-  lunar::testing::expect_error([&] { run_benchmark(tiny_base(), options); }, "--mode");
-  options = tiny_options({"nope"}, {32});
+  lunar::testing::expect_error([] { parse<BenchMode>("fly", "--mode"); },
+                               "expected --mode one of \"train\", \"infer\", got \"fly\"");
+  auto options = tiny_options({"nope"}, {32});
   lunar::testing::expect_error([&] { run_benchmark(tiny_base(), options); }, "nope");
 }
 

@@ -1,201 +1,26 @@
-// Event files written through RunLog and EventWriter, decoded by Google's protobuf runtime: the
-// message types are transcribed from TensorFlow's and TensorBoard's .proto files into
-// tensorboard_schema.textproto, each TFRecord is parsed with DynamicMessageFactory and every field
-// is read through reflection. A wrong field number or wire type lands in the unknown fields,
-// which must stay empty.
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/descriptor.pb.h>
-#include <google/protobuf/dynamic_message.h>
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/text_format.h>
-#include <google/protobuf/unknown_field_set.h>
+// Event files written through RunLog, decoded by Google's protobuf runtime
+// (event_protobuf_support.h): the configuration text, the heatmap images, the hparams session
+// start and end, and the hyper-parameters every architecture declares.
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
+#include <cstdint>
 #include <map>
 #include <memory>
-#include <set>
 #include <sstream>
-#include <stdexcept>
+#include <string>
 #include <utility>
+#include <variant>
+#include <vector>
 
-#include "lunar/core/error.h"
+#include "event_protobuf_support.h"
 #include "lunar/diag/heatmap.h"
 #include "lunar/models/registry.h"
-#include "lunar/train/event_writer.h"
 #include "lunar/train/run_log.h"
-
-namespace fs = std::filesystem;
-namespace pb = google::protobuf;
 
 namespace {
 
-// The message types of tensorboard_schema.textproto in one pool, with google.protobuf.Value and
-// ListValue taken from the protobuf library's own struct.proto.
-class Schema {
- public:
-  Schema() {
-    pb::FileDescriptorProto struct_file;
-    pb::Value::descriptor()->file()->CopyTo(&struct_file);
-    build(struct_file);
-    const fs::path path = LUNAR_SOURCE_DIR "/tests/train/tensorboard_schema.textproto";
-    std::ifstream in(path);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    pb::FileDescriptorSet files;
-    if (text.empty() || !pb::TextFormat::ParseFromString(text, &files)) {
-      throw std::runtime_error("expected a FileDescriptorSet in " + path.string());
-    }
-    for (const auto& file : files.file()) build(file);
-  }
-
-  // A new empty message of a type, e.g. "tensorboard.Event".
-  std::unique_ptr<pb::Message> make(const std::string& type) {
-    const auto* descriptor = pool_.FindMessageTypeByName(type);
-    if (descriptor == nullptr) throw std::runtime_error("no message type " + type);
-    return std::unique_ptr<pb::Message>(factory_.GetPrototype(descriptor)->New());
-  }
-
-  // `bytes` parsed as `type`; a test failure when they do not parse.
-  std::unique_ptr<pb::Message> parse(const std::string& type, const std::string& bytes) {
-    auto message = make(type);
-    EXPECT_TRUE(message->ParseFromString(bytes)) << type << " does not parse";
-    return message;
-  }
-
- private:
-  void build(const pb::FileDescriptorProto& file) {
-    if (pool_.BuildFile(file) == nullptr) {
-      throw std::runtime_error("the descriptor of " + file.name() + " does not build");
-    }
-  }
-
-  pb::DescriptorPool pool_;
-  pb::DynamicMessageFactory factory_{&pool_};
-};
-
-// Reflection by field name; a missing name is a bug in this test, so it throws.
-const pb::FieldDescriptor* field_of(const pb::Message& message, const std::string& name) {
-  const auto* field = message.GetDescriptor()->FindFieldByName(name);
-  if (field == nullptr) {
-    throw std::runtime_error(message.GetDescriptor()->full_name() + " has no field " + name);
-  }
-  return field;
-}
-
-bool has(const pb::Message& m, const std::string& name) {
-  return m.GetReflection()->HasField(m, field_of(m, name));
-}
-const pb::Message& sub(const pb::Message& m, const std::string& name) {
-  return m.GetReflection()->GetMessage(m, field_of(m, name));
-}
-std::string text(const pb::Message& m, const std::string& name) {
-  return m.GetReflection()->GetString(m, field_of(m, name));
-}
-double real(const pb::Message& m, const std::string& name) {
-  return m.GetReflection()->GetDouble(m, field_of(m, name));
-}
-int size(const pb::Message& m, const std::string& name) {
-  return m.GetReflection()->FieldSize(m, field_of(m, name));
-}
-const pb::Message& item(const pb::Message& m, const std::string& name, int index) {
-  return m.GetReflection()->GetRepeatedMessage(m, field_of(m, name), index);
-}
-int enum_number(const pb::Message& m, const std::string& name) {
-  return m.GetReflection()->GetEnumValue(m, field_of(m, name));
-}
-
-// Every field the writer put was known to the schema, at every depth.
-void expect_no_unknown_fields(const pb::Message& message) {
-  const auto* reflection = message.GetReflection();
-  EXPECT_TRUE(reflection->GetUnknownFields(message).empty())
-      << message.GetDescriptor()->full_name() << " has fields the schema does not know";
-  std::vector<const pb::FieldDescriptor*> fields;
-  reflection->ListFields(message, &fields);
-  for (const auto* field : fields) {
-    if (field->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) continue;
-    if (field->is_repeated()) {
-      for (int i = 0; i < reflection->FieldSize(message, field); ++i) {
-        expect_no_unknown_fields(reflection->GetRepeatedMessage(message, field, i));
-      }
-    } else {
-      expect_no_unknown_fields(reflection->GetMessage(message, field));
-    }
-  }
-}
-
-uint32_t bitwise_crc32c(const std::string& data) {
-  uint32_t crc = 0xffffffffu;
-  for (unsigned char byte : data) {
-    crc ^= byte;
-    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
-  }
-  return ~crc;
-}
-
-uint64_t little_endian(const std::string& bytes, size_t at, int count) {
-  uint64_t value = 0;
-  for (int i = 0; i < count; ++i) {
-    value |= uint64_t{static_cast<unsigned char>(bytes.at(at + i))} << (8 * i);
-  }
-  return value;
-}
-
-// Every TFRecord of an event file (both masked CRCs checked) parsed as tensorboard.Event.
-std::vector<std::unique_ptr<pb::Message>> read_event_file(Schema& schema, const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto masked = [](uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; };
-  std::vector<std::unique_ptr<pb::Message>> events;
-  size_t at = 0;
-  while (at + 12 <= bytes.size()) {
-    const uint64_t length = little_endian(bytes, at, 8);
-    EXPECT_EQ(little_endian(bytes, at + 8, 4), masked(bitwise_crc32c(bytes.substr(at, 8))));
-    const std::string data = bytes.substr(at + 12, length);
-    EXPECT_EQ(little_endian(bytes, at + 12 + length, 4), masked(bitwise_crc32c(data)));
-    events.push_back(schema.parse("tensorboard.Event", data));
-    expect_no_unknown_fields(*events.back());
-    at += 12 + length + 4;
-  }
-  EXPECT_EQ(at, bytes.size()) << "a torn record at the end of " << path;
-  return events;
-}
-
-// The one event file of a directory.
-fs::path event_file(const fs::path& dir) {
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir)) files.push_back(entry.path());
-  if (files.size() != 1) throw std::runtime_error("expected one event file in " + dir.string());
-  return files[0];
-}
-
-// (step, value) of every Summary.Value in a file's events, with the Value message.
-struct TaggedValue {
-  int64_t step = 0;
-  const pb::Message* value = nullptr;
-};
-std::multimap<std::string, TaggedValue> values_by_tag(
-    const std::vector<std::unique_ptr<pb::Message>>& events) {
-  std::multimap<std::string, TaggedValue> out;
-  for (const auto& event : events) {
-    if (!has(*event, "summary")) continue;
-    const auto step = event->GetReflection()->GetInt64(*event, field_of(*event, "step"));
-    const auto& summary = sub(*event, "summary");
-    for (int i = 0; i < size(summary, "value"); ++i) {
-      const auto& value = item(summary, "value", i);
-      out.insert({text(value, "tag"), {step, &value}});
-    }
-  }
-  return out;
-}
-
-const TaggedValue& only(const std::multimap<std::string, TaggedValue>& values,
-                        const std::string& tag) {
-  if (values.count(tag) != 1) throw std::runtime_error("expected one value tagged " + tag);
-  return values.find(tag)->second;
-}
+using namespace lunar::train::testing;
 
 // A value's hparams plugin content, checked for the plugin name, the version 0 and the
 // metadata.NULL_TENSOR placeholder (DT_FLOAT, shape [0]).
@@ -215,12 +40,6 @@ double now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-fs::path fresh_directory(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("lunar_event_protobuf_" + name);
-  fs::remove_all(dir);
-  return dir;
-}
-
 // Width and height of a PNG as its IHDR chunk states them (big-endian at bytes 16 and 20).
 std::pair<int64_t, int64_t> ihdr_size(const std::string& png) {
   const auto big_endian = [&](size_t at) {
@@ -230,23 +49,6 @@ std::pair<int64_t, int64_t> ihdr_size(const std::string& png) {
            int64_t{static_cast<unsigned char>(png.at(at + 3))};
   };
   return {big_endian(16), big_endian(20)};
-}
-
-std::string heatmap_png(int64_t rows, int64_t columns) {
-  const auto values = at::linspace(-1.0, 1.0, rows * columns).reshape({rows, columns});
-  return lunar::diag::encode_png(lunar::diag::render_heatmap(values).image);
-}
-
-lunar::train::RunConfig luna_config() {
-  lunar::train::RunConfig config;
-  config.model.architecture = "luna";
-  config.model.luna.memory_len = 12;
-  config.task.name = "listops";
-  config.optim.lr = 0.0025;
-  config.train.seed = 17;
-  config.train.steps = 400;
-  config.runtime.precision = lunar::train::Precision::bf16;
-  return config;
 }
 
 TEST(EventProtobuf, RunLogImagesTextAndHParamsDecodeWithGoogleProtobuf) {
@@ -397,99 +199,6 @@ TEST(EventProtobuf, EveryArchitectureDeclaresTheSameHParams) {
     EXPECT_EQ(std::get<double>(hparams.back().value), architecture.has_memory ? 12.0 : 0.0)
         << architecture.name << ": " << hparams.back().name;
   }
-}
-
-TEST(EventProtobuf, TextIsStoredVerbatim) {
-  Schema schema;
-  const auto dir = fresh_directory("text");
-  // Markdown, a backtick fence, UTF-8 and a NUL byte all come back as written.
-  static constexpr char kNote[] = "line one\n\n  `code` | with ``` fences\n\xc3\xa9\0end";
-  const std::string with_nul(kNote, sizeof kNote - 1);
-  lunar::train::EventWriter writer(dir);
-  writer.add_text("notes/run", 7, with_nul);
-  writer.add_text("notes/empty", 8, "");
-  writer.flush();
-  const auto events = read_event_file(schema, writer.path());
-  const auto values = values_by_tag(events);
-  const auto& tensor = sub(*only(values, "notes/run").value, "tensor");
-  EXPECT_EQ(tensor.GetReflection()->GetRepeatedString(tensor, field_of(tensor, "string_val"), 0),
-            with_nul);
-  EXPECT_EQ(only(values, "notes/empty").step, 8);
-  const auto& empty = sub(*only(values, "notes/empty").value, "tensor");
-  ASSERT_EQ(size(empty, "string_val"), 1);
-  EXPECT_EQ(empty.GetReflection()->GetRepeatedString(empty, field_of(empty, "string_val"), 0), "");
-}
-
-TEST(EventProtobuf, BadImagesAndHParamsAreErrors) {
-  const auto dir = fresh_directory("errors");
-  lunar::train::EventWriter writer(dir);
-  try {
-    writer.add_image("memory/P", 0, "GIF89a not a png, but long enough");
-    ADD_FAILURE() << "a GIF was accepted as PNG";
-  } catch (const lunar::Error& error) {
-    EXPECT_NE(std::string(error.what()).find("[events] expected PNG bytes for image 'memory/P'"),
-              std::string::npos)
-        << error.what();
-  }
-  EXPECT_THROW(writer.add_hparams(0, {{"lr", 0.1}, {"lr", 0.2}}, {}), lunar::Error);
-  EXPECT_THROW(writer.add_hparams(0, {{"", 0.1}}, {}), lunar::Error);
-}
-
-TEST(EventProtobuf, ResumedRunsLogNoTagTwiceAtOneStep) {
-  // A run logs up to step 500 and finishes; it is resumed from its checkpoint at step 300 with
-  // more steps and finishes at 600; then the finished run is resumed once more at step 600,
-  // where it only evaluates the test split again.
-  Schema schema;
-  const auto dir = fresh_directory("resume");
-  const auto config = luna_config();
-  const auto png = heatmap_png(4, 4);
-  const auto train_to = [&](lunar::train::RunLog& log, int64_t from, int64_t to) {
-    for (int64_t step = from; step <= to; step += 100) {
-      log.record(step, "train", {{"loss", 1.0 / static_cast<double>(step)}});
-      if (step % 200 == 0) log.record_image("memory/P", step, png);
-    }
-    log.record(to, "test", {{"accuracy_best", 0.5}, {"accuracy_last", 0.5}});
-    log.record_end(to);
-  };
-  {
-    lunar::train::RunLog first(dir);
-    first.record_start(config, lunar::train::to_toml(config));
-    train_to(first, 100, 500);
-  }
-  const auto tensorboard = dir / "tensorboard";
-  // Steps 400 and 500 go, and the test scalars and session end of step 500.
-  EXPECT_EQ(lunar::train::truncate_event_files(tensorboard, 300, lunar::train::kRunEndTagPrefixes),
-            5);
-  {
-    lunar::train::RunLog second(dir);
-    train_to(second, 400, 600);
-  }
-  // Only the test scalars and the session end of step 600 go.
-  EXPECT_EQ(lunar::train::truncate_event_files(tensorboard, 600, lunar::train::kRunEndTagPrefixes),
-            2);
-  {
-    lunar::train::RunLog third(dir);
-    third.record(600, "test", {{"accuracy_best", 0.5}, {"accuracy_last", 0.5}});
-    third.record_end(600);
-  }
-
-  std::map<std::string, std::multiset<int64_t>> steps;
-  std::vector<std::vector<std::unique_ptr<pb::Message>>> files;
-  for (const auto& entry : fs::directory_iterator(tensorboard)) {
-    files.push_back(read_event_file(schema, entry.path()));
-    for (const auto& [tag, value] : values_by_tag(files.back())) steps[tag].insert(value.step);
-  }
-  ASSERT_EQ(files.size(), 3u);
-  for (const auto& [tag, at] : steps) {
-    for (const auto step : at) EXPECT_EQ(at.count(step), 1u) << tag << " at step " << step;
-  }
-  const std::multiset<int64_t> train_steps{100, 200, 300, 400, 500, 600};
-  EXPECT_EQ(steps["train/loss"], train_steps);
-  EXPECT_EQ(steps["memory/P"], (std::multiset<int64_t>{200, 400, 600}));
-  EXPECT_EQ(steps["config"], std::multiset<int64_t>{0});
-  EXPECT_EQ(steps["_hparams_/session_start_info"], std::multiset<int64_t>{0});
-  EXPECT_EQ(steps["_hparams_/session_end_info"], std::multiset<int64_t>{600});
-  EXPECT_EQ(steps["test/accuracy_best"], std::multiset<int64_t>{600});
 }
 
 }  // namespace

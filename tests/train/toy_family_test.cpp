@@ -47,7 +47,7 @@ at::Tensor initial_weight;
 models::Architecture mean_mixer_row() {
   return {"mean_mixer",
           "each position plus tanh(W · mean of the sequence) (a test family)",
-          "masks",
+          /*options=*/{},
           models::Norm::pre,
           /*default_masks=*/true,
           /*has_memory=*/false,

@@ -16,8 +16,10 @@ namespace lunar::data {
 inline constexpr uint32_t kCacheVersion = 1;
 
 // A 64-bit key of the configuration fields that change the tokens (name, max length,
-// validation fraction, difficulty) and of each source's path, size and modification time.
-uint64_t cache_key(const TaskConfig& config, const std::vector<std::filesystem::path>& sources);
+// validation fraction, and `task_options`: the values of the task row's own keys) and of each
+// source's path, size and modification time.
+uint64_t cache_key(const TaskConfig& config, const std::string& task_options,
+                   const std::vector<std::filesystem::path>& sources);
 
 // The folder of the cache for `config`: "" -> $XDG_CACHE_HOME/lunar, else ~/.cache/lunar (one
 // folder for every dataset: the key covers each source's absolute path), never the dataset's

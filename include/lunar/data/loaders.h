@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "lunar/core/keys.h"
 #include "lunar/data/task_config.h"
 
 namespace lunar::data {
@@ -51,6 +52,8 @@ std::vector<Example> read_pathfinder_metadata(const fs::path& difficulty_dir,
                                               const fs::path& metadata_file);
 TaskData load_pathfinder(const TaskConfig& config);
 std::vector<fs::path> pathfinder_sources(const TaskConfig& config);
+// task.pathfinder_difficulty: the difficulty folder of the release, one of LRA's three.
+keys::Key<TaskConfig> pathfinder_difficulty_key();
 
 // The fixed seed of the splits that are shuffled before slicing (text validation,
 // Pathfinder's 80/10/10): the split never depends on the training seed.

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lunar/core/keys.h"
 #include "lunar/data/task_config.h"
 
 namespace lunar::data {
@@ -34,11 +35,15 @@ struct TaskDefinition {
   // Tokens of one user-typed text (`lunar predict`) cut to max_length (<= 0: no cut). Pixel
   // tasks leave it empty: they read intensities.
   std::function<std::vector<int32_t>(std::string_view text, int64_t max_length)> tokenize;
+  // The task's own `[task]` keys (Pathfinder's difficulty), bound to fields of TaskConfig:
+  // task_keys() lists them after the common keys, and the binary cache is keyed by their values
+  // when this task is chosen. Empty for most tasks.
+  std::vector<keys::Key<TaskConfig>> options = {};
 };
 
 // Adds a row to the task table; task.name then selects it like a built-in task. Throws
-// lunar::Error when the name is empty or taken, a function is missing, or the facts are
-// impossible (vocab_size < 2, num_classes < 2, max_length < 1).
+// lunar::Error when the name is empty or taken, a function is missing, the facts are
+// impossible (vocab_size < 2, num_classes < 2, max_length < 1), or an option's key is taken.
 void register_task(TaskDefinition definition);
 
 // A copy of a task's row; throws lunar::Error listing the valid names for an unknown one.

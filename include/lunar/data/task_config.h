@@ -1,20 +1,28 @@
 // Plain configuration of a task's data (`[task]` table), and what a loaded task looks like.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "lunar/core/choice.h"
+
 namespace lunar::data {
+
+// How a batch is padded. longest: to its longest example (fast); max_length: every batch to
+// task.max_length, as the research did, so that with masks off an example's output never
+// depends on which other examples share its batch. See docs/data.md, "Padding".
+enum class Padding { longest, max_length };
+constexpr std::array<Named<Padding>, 2> choice_names(Padding) {
+  return {{{Padding::longest, "longest"}, {Padding::max_length, "max_length"}}};
+}
 
 struct TaskConfig {
   std::string name = "listops";  // a row of the task table (data::task_names())
   std::string path = "";         // folder holding the task's files (see docs/data.md)
   int64_t max_length = 0;        // tokens per text without CLS; 0 takes the task's default
-  // longest: pad each batch to its longest example (fast); max_length: pad every batch to
-  // max_length, as the research did, so that with masks off an example's output never depends
-  // on which other examples share its batch. See docs/data.md, "Padding".
-  std::string padding = "longest";
+  Padding padding = Padding::longest;
   double validation_fraction = 0.1;  // text only: held-out slice of train (LRA validates on test)
   std::string pathfinder_difficulty = "curv_contour_length_14";
   std::string cache_dir = "";  // "" = $XDG_CACHE_HOME/lunar or ~/.cache/lunar; "off" = none

@@ -17,10 +17,12 @@ namespace lunar::models {
 struct Architecture {
   std::string name;     // the value of model.architecture
   std::string summary;  // one line for `lunar models`
-  std::string options;  // the configuration keys that shape this family
-  Norm default_norm;    // post | pre, for model.norm = ""
-  bool default_masks;   // padding masks when model.masks = auto
-  bool has_memory;      // a Luna-style memory (model.luna.*, representation = memory)
+  // The `model.*` keys beyond the common ones that shape this family, named relative to
+  // `[model]` ("luna.memory_len"): its own keys and any it shares. Each must be a key.
+  std::vector<std::string> options;
+  Norm default_norm;   // post | pre, for model.norm = ""
+  bool default_masks;  // padding masks when model.masks = auto
+  bool has_memory;     // a Luna-style memory (model.luna.*, representation = memory)
   // The family's own keys, its `model.<family>.*` table (named "<family>.<field>"), bound to
   // its struct in ModelConfig; families sharing a table list its keys in one row.
   std::vector<keys::Key<ModelConfig>> keys;
@@ -36,7 +38,8 @@ const std::vector<Architecture>& architectures();
 const Architecture& find_architecture(const std::string& name);  // throws on unknown names
 // The names of architectures(), in order.
 std::vector<std::string> architecture_names();
-// Adds a row; throws lunar::Error when the name is empty or taken, or build_encoder is empty.
+// Adds a row; throws lunar::Error when the name is empty or taken, build_encoder is empty, or
+// an option is not a `model.*` key (model_keys() or the row's own keys).
 // Not thread-safe: register before building models or reading configurations.
 void register_architecture(Architecture architecture);
 

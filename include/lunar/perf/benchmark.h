@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -14,15 +15,21 @@
 
 namespace lunar::perf {
 
+// What a benchmark step runs: forward, backward and an optimizer step, or forward alone.
+enum class BenchMode { train, infer };
+constexpr std::array<Named<BenchMode>, 2> choice_names(BenchMode) {
+  return {{{BenchMode::train, "train"}, {BenchMode::infer, "infer"}}};
+}
+
 struct BenchOptions {
   std::vector<std::string> models;  // registry names
   std::vector<int64_t> lengths;     // tokens per sequence (without CLS), measured in this order
   int64_t batch = 1;
-  int64_t memory_len = 256;        // M for the models with a memory
-  std::string mode = "train";      // train (forward, backward, optimizer step) | infer (forward)
-  std::string precision = "fp32";  // fp32 | bf16 (autocast)
-  int warmup = 2;                  // untimed steps before the timed ones
-  int repeats = 5;                 // timed steps
+  int64_t memory_len = 256;  // M for the models with a memory
+  BenchMode mode = BenchMode::train;
+  train::Precision precision = train::Precision::fp32;  // bf16: under autocast
+  int warmup = 2;                                       // untimed steps before the timed ones
+  int repeats = 5;                                      // timed steps
   at::Device device = at::kCPU;
   int64_t memory_limit_bytes = 0;  // skip lengths expected to need more; 0 = 80% of available
   double time_limit_s = 300;       // skip lengths expected to take longer (warm-up + repeats)
@@ -56,7 +63,7 @@ struct BenchReport {
 };
 
 // FLOP/s of a square n×n×n matrix product in `precision` (median of several after warm-up).
-double measure_gemm_rate(const at::Device& device, const std::string& precision, int64_t n = 1024);
+double measure_gemm_rate(const at::Device& device, train::Precision precision, int64_t n = 1024);
 
 // The effective configuration benchmarked for `model`: `base` with the architecture, memory
 // size and maximum length set, and the model resolved.
