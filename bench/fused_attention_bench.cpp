@@ -5,6 +5,9 @@
 // rate of the attention's model FLOPs (Q·Kᵀ and P·V forward, four products backward).
 //
 //   build/bench/lunar_microbench --benchmark_filter=PackUnpack --benchmark_repetitions=3
+//
+// FusedAttentionBf16: the bf16 kernel alone (native AVX512-BF16 where the CPU has it), pack and
+// unpack, forward and forward + backward, at the same sizes.
 #include <benchmark/benchmark.h>
 #include <torch/autograd.h>
 
@@ -81,6 +84,35 @@ BENCHMARK(BM_PackUnpack)
     ->Args({1, 0})
     ->Args({0, 1})
     ->Args({1, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// fused_attention alone on bf16 inputs (no autocast), one direction at a time: pack (M queries,
+// L keys) or unpack (L queries, M keys), forward only or forward and backward.
+void BM_FusedAttentionBf16(benchmark::State& state) {
+  static const int threads = lunar::configure_threads(0);
+  const bool unpack = state.range(0) == 1, backward = state.range(1) == 1;
+  at::manual_seed(0);
+  const int64_t lq = unpack ? kLength : kMemory, lk = unpack ? kMemory : kLength;
+  const auto make = [](int64_t length) {
+    return at::randn({kBatch, kHeads, length, kHeadDim}).to(at::kBFloat16).requires_grad_();
+  };
+  const auto q = make(lq), k = make(lk), v = make(lk);
+  const auto divisor = at::full({}, std::sqrt(double(kHeadDim)));
+  const auto run = [&] {
+    const auto out = lunar::nn::fused_attention(q, k, v, {}, divisor, kDropout, true);
+    if (backward) out.sum().backward();
+  };
+  run();
+  for (auto _ : state) run();
+  const double flops = (backward ? 6.0 : 2.0) * 2 * kBatch * kHeads * kMemory * kLength * kHeadDim;
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      flops * 1e-9 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["threads"] = threads;
+}
+BENCHMARK(BM_FusedAttentionBf16)
+    ->ArgNames({"unpack", "backward"})
+    ->ArgsProduct({{0, 1}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -61,8 +61,9 @@ std::vector<Key<ModelConfig>> model_keys() {
           "recomputed in backward (0 = all at once)"),
       key(
           "fused_attention", [](auto& c) -> auto& { return c.fused_attention; },
-          "Luna family: pack/unpack attention in training on the CPU with the fused kernel (online "
-          "softmax, no attention map kept, maps recomputed in backward)"),
+          "Luna family: pack/unpack attention on the CPU with the fused kernel in training, "
+          "evaluation and prediction (online softmax, no attention map kept, maps recomputed in "
+          "backward); diagnostics keep the reference kernel"),
       key(
           "norm", [](auto& c) -> auto& { return c.norm; },
           "LayerNorm placement; \"\" = the architecture's default (post for luna and convluna, "

@@ -12,6 +12,10 @@
 #include <vector>
 
 #include "fused_attention_kernel.h"
+#ifdef LUNAR_NATIVE_BF16_ATTENTION
+#include "fused_attention_bf16.h"
+#endif
+#include "lunar/nn/fused_attention.h"
 
 namespace lunar::nn::fused {
 
@@ -283,9 +287,86 @@ Gradients backward_typed(const KernelArgs& a, const ForwardResult& saved,
           grad_value.view(a.value.sizes())};
 }
 
+#ifdef LUNAR_NATIVE_BF16_ATTENTION
+// The native bf16 kernels (fused_attention_bf16_*.cpp): tensors, threads and per-thread scratch
+// here, the blocks there.
+avx512::Dims native_dims(const KernelArgs& a) {
+  const Shape s(a);
+  const bool drops = a.dropout > 0;
+  return {s.heads,
+          s.query_len,
+          s.key_len,
+          s.head_dim,
+          s.value_dim,
+          a.query_block,
+          a.key_block,
+          drops ? drop_threshold(a.dropout) : 0,
+          static_cast<float>(drops ? 1.0 / keep_probability(a.dropout) : 1.0),
+          a.seed};
+}
+
+const uint16_t* bf16_bits(const at::Tensor& t) {
+  return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>());
+}
+uint16_t* bf16_bits(at::Tensor& t) {
+  return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>());
+}
+
+at::Tensor scratch(int64_t bytes) { return at::empty({bytes}, at::TensorOptions(at::kByte)); }
+
+ForwardResult forward_native_bf16(const KernelArgs& a) {
+  const Shape s(a);
+  const auto dims = native_dims(a);
+  auto output = at::empty({s.heads_total(), s.query_len, s.value_dim}, a.query.options());
+  auto log_sum = at::empty({s.heads_total(), s.query_len}, a.query.options().dtype(at::kFloat));
+  const at::Tensor bias = key_bias<float>(a.key_mask, at::kFloat);
+  const avx512::ForwardIo io{bf16_bits(a.query), bf16_bits(a.key),
+                             bf16_bits(a.value), bias.defined() ? bias.data_ptr<float>() : nullptr,
+                             bf16_bits(output),  log_sum.data_ptr<float>()};
+  const int64_t bytes = avx512::forward_scratch_bytes(dims);
+  at::parallel_for(0, s.heads_total() * avx512::forward_query_blocks(dims), 1,
+                   [&](int64_t begin, int64_t end) {
+                     auto buffer = scratch(bytes);
+                     avx512::forward_tasks(dims, io, begin, end, buffer.data_ptr());
+                   });
+  return {output.view({s.batch, s.heads, s.query_len, s.value_dim}),
+          log_sum.view({s.batch, s.heads, s.query_len})};
+}
+
+Gradients backward_native_bf16(const KernelArgs& a, const ForwardResult& saved,
+                               const at::Tensor& grad_output) {
+  const auto dims = native_dims(a);
+  const auto go = grad_output.detach().to(at::kBFloat16).contiguous();
+  const auto out = saved.output.contiguous();
+  const auto lse = saved.log_sum.contiguous();
+  auto grad_query = at::empty_like(a.query), grad_key = at::empty_like(a.key),
+       grad_value = at::empty_like(a.value);
+  const at::Tensor bias = key_bias<float>(a.key_mask, at::kFloat);
+  const avx512::BackwardIo io{
+      bf16_bits(a.query),    bf16_bits(a.key),
+      bf16_bits(a.value),    bf16_bits(out),
+      bf16_bits(go),         bias.defined() ? bias.data_ptr<float>() : nullptr,
+      lse.data_ptr<float>(), bf16_bits(grad_query),
+      bf16_bits(grad_key),   bf16_bits(grad_value)};
+  const int64_t bytes = avx512::backward_scratch_bytes(dims);
+  at::parallel_for(0, Shape(a).heads_total(), 1, [&](int64_t begin, int64_t end) {
+    auto buffer = scratch(bytes);
+    avx512::backward_heads(dims, io, begin, end, buffer.data_ptr());
+  });
+  return {grad_query, grad_key, grad_value};
+}
+
+bool native_bf16(const KernelArgs& args) {
+  return args.query.scalar_type() == at::kBFloat16 && cpu_has_avx512_bf16();
+}
+#endif  // Built without them (a compiler without AVX512-BF16), bf16 takes at::mm_out's path.
+
 }  // namespace
 
 ForwardResult forward(const KernelArgs& args) {
+#ifdef LUNAR_NATIVE_BF16_ATTENTION
+  if (native_bf16(args)) return forward_native_bf16(args);
+#endif
   return AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, args.query.scalar_type(),
                                         "fused_attention_forward",
                                         [&] { return forward_typed<scalar_t>(args); });
@@ -293,6 +374,9 @@ ForwardResult forward(const KernelArgs& args) {
 
 Gradients backward(const KernelArgs& args, const ForwardResult& saved,
                    const at::Tensor& grad_output) {
+#ifdef LUNAR_NATIVE_BF16_ATTENTION
+  if (native_bf16(args)) return backward_native_bf16(args, saved, grad_output);
+#endif
   return AT_DISPATCH_FLOATING_TYPES_AND(
       at::kBFloat16, args.query.scalar_type(), "fused_attention_backward",
       [&] { return backward_typed<scalar_t>(args, saved, grad_output); });

@@ -44,11 +44,21 @@ void PackUnpackImpl::reset() {
                       Temperature(TemperatureOptions(options.unpack_temperature(), head_dim)));
 }
 
+namespace {
+thread_local int weights_unused_depth = 0;
+}  // namespace
+
+AttentionWeightsUnused::AttentionWeightsUnused() { ++weights_unused_depth; }
+AttentionWeightsUnused::~AttentionWeightsUnused() { --weights_unused_depth; }
+bool AttentionWeightsUnused::active() { return weights_unused_depth > 0; }
+
 AttentionResult PackUnpackImpl::attend(const at::Tensor& query, const at::Tensor& key,
                                        const at::Tensor& value, const at::Tensor& key_mask,
                                        const at::Tensor& divisor) const {
-  // Without gradients (evaluation, diagnostics) the reference path runs: it returns the weights.
-  if (options.fused() && query.device().is_cpu() && at::GradMode::is_enabled()) {
+  // Without gradients the reference path runs, as it returns the weights, unless the caller
+  // said they are unused (evaluation, prediction).
+  if (options.fused() && query.device().is_cpu() &&
+      (at::GradMode::is_enabled() || AttentionWeightsUnused::active())) {
     return {fused_attention(query, key, value, key_mask, divisor, options.dropout(), is_training()),
             at::Tensor()};
   }

@@ -10,6 +10,7 @@
 
 #include "lunar/core/error.h"
 #include "lunar/models/registry.h"
+#include "lunar/nn/pack_unpack.h"
 #include "lunar/perf/flop_counter.h"
 #include "lunar/perf/memory_probe.h"
 #include "lunar/runtime/compat.h"
@@ -65,6 +66,7 @@ class Workload {
     const bool bf16 = options_.precision == train::Precision::bf16;
     if (!training()) {
       at::NoGradGuard no_grad;
+      const nn::AttentionWeightsUnused logits_only;
       compat::AutocastGuard autocast(options_.device, bf16, at::kBFloat16);
       model_->forward(input_);
       return;

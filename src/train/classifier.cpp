@@ -7,6 +7,7 @@
 #include "lunar/data/batch_loader.h"
 #include "lunar/data/input_line.h"
 #include "lunar/data/task.h"
+#include "lunar/nn/pack_unpack.h"
 #include "lunar/train/evaluate.h"
 
 namespace lunar::train {
@@ -27,6 +28,7 @@ std::vector<Prediction> Classifier::classify(const std::vector<std::string>& inp
   }
   const int64_t pad_to = padded_length(loaded_.config);
   at::NoGradGuard no_grad;
+  const nn::AttentionWeightsUnused logits_only;
   std::vector<Prediction> out;
   for (size_t start = 0; start < examples.size(); start += static_cast<size_t>(batch_size)) {
     std::vector<int64_t> indices;

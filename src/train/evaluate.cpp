@@ -7,6 +7,7 @@
 #include <map>
 
 #include "lunar/core/error.h"
+#include "lunar/nn/pack_unpack.h"
 #include "lunar/runtime/compat.h"
 
 namespace lunar::train {
@@ -34,6 +35,7 @@ EvalResult evaluate(models::LunarModel& model, const std::vector<data::Example>&
   const bool was_training = model->is_training();
   model->eval();
   at::NoGradGuard no_grad;
+  const nn::AttentionWeightsUnused logits_only;
   compat::AutocastGuard autocast(device, bf16, at::kBFloat16);
   data::BatchLoaderOptions options;
   options.batch_size = batch_size;

@@ -178,6 +178,32 @@ TEST_F(PackUnpackTest, MemoryShapesDoNotDependOnLength) {
   }
 }
 
+// Without gradients the fused kernel runs only where the weights are declared unused: the
+// output is the reference path's, and the weights are then absent.
+TEST_F(PackUnpackTest, FusedWithoutGradientsOnlyWhenWeightsAreUnused) {
+  auto unit = simplified(TemperatureMode::learn, TemperatureMode::sqrt, FilterKind::conv, 3);
+  unit->options.fused(true);
+  const auto mask = at::ones({2, 7}, at::kBool).index_put_({1, at::indexing::Slice(5)}, false);
+  at::NoGradGuard no_grad;
+  const auto reference = unit->pack(memory, x, mask);
+  const auto reference_unpacked = unit->unpack(x, reference.packed);
+  ASSERT_TRUE(reference.weights.defined());
+  ASSERT_TRUE(reference_unpacked.weights.defined());
+  EXPECT_FALSE(lunar::nn::AttentionWeightsUnused::active());
+  {
+    const lunar::nn::AttentionWeightsUnused logits_only;
+    EXPECT_TRUE(lunar::nn::AttentionWeightsUnused::active());
+    const auto fused = unit->pack(memory, x, mask);
+    const auto unpacked = unit->unpack(x, fused.packed);
+    EXPECT_FALSE(fused.weights.defined());
+    EXPECT_FALSE(unpacked.weights.defined());
+    EXPECT_TENSORS_CLOSE(fused.packed, reference.packed, 1e-12, 1e-12);
+    EXPECT_TENSORS_CLOSE(unpacked.sequence, reference_unpacked.sequence, 1e-12, 1e-12);
+  }
+  EXPECT_FALSE(lunar::nn::AttentionWeightsUnused::active());
+  EXPECT_TRUE(unit->pack(memory, x, mask).weights.defined());
+}
+
 TEST(PackUnpackStructure, SeparateProjectionsWhenNotShared) {
   auto unit = PackUnpack(
       PackUnpackOptions(8, 2).shared(false).pack_projections({true, false, false, false}));

@@ -39,8 +39,9 @@ struct PackUnpackOptions {
   // > 0: while gradients are recorded, compute this many query rows at a time and recompute
   // the attention maps in backward (chunked_attention); the results then carry no weights.
   TORCH_ARG(int64_t, chunk) = 0;
-  // true: on CPU while gradients are recorded, fused_attention (no attention map kept; takes
-  // precedence over chunk); the results then carry no weights.
+  // true: on CPU, fused_attention (no attention map kept; takes precedence over chunk) while
+  // gradients are recorded or an AttentionWeightsUnused guard is alive; the results then carry
+  // no weights.
   TORCH_ARG(bool, fused) = false;
 };
 
@@ -53,6 +54,19 @@ struct PackResult {
 struct UnpackResult {
   at::Tensor sequence;  // Yx [B, L, D]
   at::Tensor weights;   // [B, H, L, M] unpack attention; undefined if chunked
+};
+
+// While alive, this thread's forward passes need no attention weights (evaluation,
+// prediction): PackUnpack with `fused` then takes the fused kernel without gradients too.
+// Diagnostics, which read the weights, run without it. Guards nest.
+class AttentionWeightsUnused {
+ public:
+  AttentionWeightsUnused();
+  ~AttentionWeightsUnused();
+  AttentionWeightsUnused(const AttentionWeightsUnused&) = delete;
+  AttentionWeightsUnused& operator=(const AttentionWeightsUnused&) = delete;
+
+  static bool active();  // whether a guard is alive on this thread
 };
 
 class PackUnpackImpl : public torch::nn::Cloneable<PackUnpackImpl> {
