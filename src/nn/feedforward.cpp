@@ -3,6 +3,7 @@
 
 #include "lunar/core/error.h"
 #include "lunar/nn/dropout.h"
+#include "lunar/nn/projections.h"
 
 namespace lunar::nn {
 
@@ -19,8 +20,9 @@ void FeedForwardImpl::reset() {
 at::Tensor FeedForwardImpl::forward(const at::Tensor& x) {
   const double p = options.dropout();
   return nn::fast_dropout(
-      output->forward(nn::fast_dropout(at::gelu(input->forward(x)), p, is_training())), p,
-      is_training());
+      linear_forward(output,
+                     nn::fast_dropout(at::gelu(linear_forward(input, x)), p, is_training())),
+      p, is_training());
 }
 
 }  // namespace lunar::nn

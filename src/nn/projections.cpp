@@ -3,8 +3,23 @@
 
 #include "lunar/core/error.h"
 #include "lunar/nn/attention.h"
+#include "lunar/runtime/compat.h"
 
 namespace lunar::nn {
+
+// torch::nn::Linear's forward (the C++ frontend's F::linear) adds the bias as `output += bias`
+// to the product of an input of more than two dimensions. Under CPU autocast the product is
+// bf16 and the bias fp32, so that add mixes dtypes: a casting pass over the whole output that
+// took about 4% of a bf16 Luna step.
+// at::linear is itself an autocast op, which casts the bias with the weight and adds it in bf16
+// (as PyTorch's nn.Linear does under autocast). Without autocast the frontend's forward is
+// kept, so fp32 results are unchanged bit for bit.
+at::Tensor linear_forward(torch::nn::Linear& layer, const at::Tensor& x) {
+  if (x.is_cpu() && compat::autocast_enabled(at::kCPU)) {
+    return at::linear(x, layer->weight, layer->bias);
+  }
+  return layer->forward(x);
+}
 
 AttentionProjectionsImpl::AttentionProjectionsImpl(AttentionProjectionsOptions options_)
     : options(std::move(options_)) {
@@ -34,7 +49,7 @@ void AttentionProjectionsImpl::reset() {
 }
 
 at::Tensor AttentionProjectionsImpl::project(torch::nn::Linear& layer, const at::Tensor& x) {
-  return split_heads(layer ? layer->forward(x) : x, options.num_heads());
+  return split_heads(layer ? linear_forward(layer, x) : x, options.num_heads());
 }
 
 at::Tensor AttentionProjectionsImpl::query(const at::Tensor& x) { return project(query_proj, x); }
@@ -43,7 +58,7 @@ at::Tensor AttentionProjectionsImpl::value(const at::Tensor& x) { return project
 
 at::Tensor AttentionProjectionsImpl::output(const at::Tensor& heads) {
   auto merged = merge_heads(heads);
-  return output_proj ? output_proj->forward(merged) : merged;
+  return output_proj ? linear_forward(output_proj, merged) : merged;
 }
 
 int64_t AttentionProjectionsImpl::head_dim() const {

@@ -15,11 +15,9 @@ std::string torch_version() {
 // LibTorch 2.4 replaced the per-backend autocast functions by ones taking the device type (the
 // old ones print a deprecation warning on every call in 2.11).
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-namespace {
 bool autocast_enabled(const at::Device& device) {
   return at::autocast::is_autocast_enabled(device.type());
 }
-}  // namespace
 
 void set_autocast(const at::Device& device, bool enabled, at::ScalarType dtype) {
   at::autocast::set_autocast_enabled(device.type(), enabled);
@@ -33,12 +31,10 @@ void restore_autocast(const at::Device& device, bool enabled) {
 }
 }  // namespace
 #else
-namespace {
 bool autocast_enabled(const at::Device& device) {
   if (device.is_cuda()) return at::autocast::is_enabled();
   return at::autocast::is_cpu_enabled();
 }
-}  // namespace
 
 void set_autocast(const at::Device& device, bool enabled, at::ScalarType dtype) {
   if (device.is_cuda()) {

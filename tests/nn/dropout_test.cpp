@@ -61,6 +61,30 @@ TEST(Dropout, SeedReproducesTheMask) {
   EXPECT_TRUE(a.equal(b));
 }
 
+TEST(Dropout, IsTheScaledKeepMaskBitForBit) {
+  // fast_dropout builds its scale in one pass; it equals x · (mask.to(dtype) / keep) exactly.
+  for (auto dtype : {at::kFloat, at::kBFloat16, at::kDouble, at::kHalf}) {
+    for (double p : {0.1, 0.5}) {
+      const auto x = at::randn({3, 40, 24}).to(dtype);
+      const double keep = 1.0 - std::round(p * 32768) / 32768;
+      at::manual_seed(8);
+      const auto fast = fast_dropout(x, p, true);
+      at::manual_seed(8);
+      const auto reference = x * (dropout_keep_mask(x.sizes(), p, x.options()).to(dtype) / keep);
+      EXPECT_EQ(fast.scalar_type(), dtype);
+      EXPECT_TRUE(fast.equal(reference)) << dtype << " p=" << p;
+    }
+  }
+  // A non-contiguous input: the scale follows the logical order, as the mask did.
+  const auto t = at::randn({16, 24}).t();
+  at::manual_seed(9);
+  const auto fast = fast_dropout(t, 0.3, true);
+  at::manual_seed(9);
+  const double keep = 1.0 - std::round(0.3 * 32768) / 32768;
+  EXPECT_TRUE(
+      fast.equal(t * (dropout_keep_mask(t.sizes(), 0.3, t.options()).to(at::kFloat) / keep)));
+}
+
 TEST(Dropout, IsTheIdentityOutsideTrainingOrAtZero) {
   const auto x = at::randn({8, 8});
   EXPECT_TRUE(fast_dropout(x, 0.5, false).equal(x));

@@ -9,6 +9,10 @@
 
 namespace lunar::nn {
 
+// `layer`'s forward; under CPU autocast through at::linear, so the bias is added in bf16 in one
+// pass instead of through fp32 copies of the output.
+at::Tensor linear_forward(torch::nn::Linear& layer, const at::Tensor& x);
+
 struct AttentionProjectionsOptions {
   AttentionProjectionsOptions(int64_t dim, int64_t num_heads) : dim_(dim), num_heads_(num_heads) {}
   TORCH_ARG(int64_t, dim);

@@ -20,6 +20,8 @@ std::string torch_version();
 // Enables or disables autocast for `device` in the current thread with `dtype` as the lower
 // precision (bf16 on CUDA). The API changed between 1.13 and 2.x.
 void set_autocast(const at::Device& device, bool enabled, at::ScalarType dtype);
+// Whether autocast is on for `device` in the current thread.
+bool autocast_enabled(const at::Device& device);
 
 // RAII guard around set_autocast; restores the previous state on destruction.
 class AutocastGuard {
