@@ -219,7 +219,9 @@ TEST(BatchLoader, DestroysCleanlyWhileTheWorkerWaits) {
     options.on_batch = [&prepared](Batch&) { ++prepared; };
     {
       BatchLoader loader(examples, options);
-      if (i % 2) EXPECT_EQ(loader.next()->size(), 2);
+      if (i % 2) {
+        EXPECT_EQ(loader.next()->size(), 2);
+      }
     }
     // The worker stopped at its prefetch bound (plus the batch in hand) and was joined: nothing
     // is prepared after the loader is gone.
