@@ -15,6 +15,7 @@
 #include "lunar/nn/fused_attention.h"
 #include "lunar/perf/memory_probe.h"
 #include "lunar/runtime/compat.h"
+#include "lunar/runtime/host_memory.h"
 #include "lunar/runtime/platform.h"
 
 namespace {

@@ -12,6 +12,7 @@
 #include "lunar/data/task.h"
 #include "lunar/models/registry.h"
 #include "lunar/perf/benchmark.h"
+#include "lunar/runtime/host_memory.h"
 #include "lunar/runtime/platform.h"
 #include "lunar/train/config.h"
 #include "lunar/train/run.h"

@@ -47,19 +47,15 @@ FilterResult SequenceFilterImpl::forward(const at::Tensor& x, const at::Tensor& 
         options.kernel(), length);
   auto input = x;
   if (mask.defined()) input = x.masked_fill(mask.logical_not().view({batch, 1, length, 1}), 0);
-  // [B, H, L, Dh] -> [B, H·Dh, L]: each (head, feature) channel is filtered independently.
-  auto channels = input.permute({0, 1, 3, 2}).reshape({batch, heads * width, length});
-  at::Tensor filtered, out_mask;
   const int64_t k = options.kernel(), s = options.stride();
+  at::Tensor values, out_mask;
   if (options.kind() == FilterKind::conv) {
-    const int64_t left = pads() ? (k - 1) / 2 : 0, right = pads() ? k - 1 - left : 0;
-    auto padded = at::constant_pad_nd(channels, {left, right}, 0);
-    // One filter per head, shared by the head's Dh features: [H, k] -> [H·Dh, 1, k].
-    auto kernel = weight.to(x.scalar_type()).repeat_interleave(width, 0).unsqueeze(1);
-    filtered = at::conv1d(padded, kernel, at::Tensor(), at::IntArrayRef{s}, at::IntArrayRef{0},
-                          at::IntArrayRef{1}, heads * width);
+    values = sequence_conv(input, weight, s, pads() ? (k - 1) / 2 : 0, output_length(length));
   } else {
-    filtered = at::max_pool1d(channels, {k}, {s});
+    // [B, H, L, Dh] -> [B, H·Dh, L]: each (head, feature) channel is pooled independently.
+    auto channels = input.permute({0, 1, 3, 2}).reshape({batch, heads * width, length});
+    const auto pooled = at::max_pool1d(channels, {k}, {s});
+    values = pooled.view({batch, heads, width, pooled.size(2)}).permute({0, 1, 3, 2});
   }
   if (mask.defined() && pads()) {
     out_mask = mask;
@@ -71,8 +67,6 @@ FilterResult SequenceFilterImpl::forward(const at::Tensor& x, const at::Tensor& 
     auto none = out_mask.any(1).logical_not();
     out_mask.select(1, 0).logical_or_(none);
   }
-  const int64_t out_length = filtered.size(2);
-  auto values = filtered.view({batch, heads, width, out_length}).permute({0, 1, 3, 2});
   return {values, out_mask};
 }
 

@@ -19,6 +19,10 @@ bool autocast_enabled(const at::Device& device) {
   return at::autocast::is_autocast_enabled(device.type());
 }
 
+at::ScalarType autocast_dtype(const at::Device& device) {
+  return at::autocast::get_autocast_dtype(device.type());
+}
+
 void set_autocast(const at::Device& device, bool enabled, at::ScalarType dtype) {
   at::autocast::set_autocast_enabled(device.type(), enabled);
   at::autocast::set_autocast_dtype(device.type(), dtype);
@@ -34,6 +38,11 @@ void restore_autocast(const at::Device& device, bool enabled) {
 bool autocast_enabled(const at::Device& device) {
   if (device.is_cuda()) return at::autocast::is_enabled();
   return at::autocast::is_cpu_enabled();
+}
+
+at::ScalarType autocast_dtype(const at::Device& device) {
+  return device.is_cuda() ? at::autocast::get_autocast_gpu_dtype()
+                          : at::autocast::get_autocast_cpu_dtype();
 }
 
 void set_autocast(const at::Device& device, bool enabled, at::ScalarType dtype) {

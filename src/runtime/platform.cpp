@@ -4,13 +4,10 @@
 #include <ATen/Parallel.h>
 
 #include <link.h>
-#include <malloc.h>
 
 #include <algorithm>
-#include <climits>
 #include <cstdlib>
 #include <filesystem>
-#include <limits>
 #include <thread>
 
 #include "lunar/core/error.h"
@@ -36,11 +33,6 @@ int configure_threads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   return at::get_num_threads();
-}
-
-void retain_freed_memory() {
-  mallopt(M_MMAP_MAX, 0);                                      // every block from the heap
-  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());  // and none given back
 }
 
 namespace {

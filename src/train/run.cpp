@@ -13,6 +13,7 @@
 #include "lunar/models/registry.h"
 #include "lunar/runs/layout.h"
 #include "lunar/runs/metrics_log.h"
+#include "lunar/runtime/host_memory.h"
 #include "lunar/runtime/platform.h"
 #include "lunar/runtime/seed.h"
 #include "lunar/train/callbacks.h"

@@ -13,6 +13,7 @@
 
 #include "lunar/runtime/compat.h"
 #include "support/listops_suite.h"
+#include "support/lunar_cli.h"
 #include "support/predictions.h"
 #include "support/process.h"
 
@@ -23,7 +24,7 @@ namespace {
 using lunar::testing::run_command;
 using Result = lunar::testing::CommandResult;
 
-std::string lunar_cli() { return LUNAR_BINARY; }
+using lunar::testing::lunar_command;
 
 std::string value_after(const std::string& text, const std::string& label) {
   const auto at = text.find(label);
@@ -40,10 +41,10 @@ class Cli : public lunar::testing::ListOpsSuite<Cli> {
 
  protected:
   static std::string train_command(const std::string& run_dir, int steps) {
-    return lunar_cli() + train_args(run_dir,
-                                    "train.eval_every=10 train.log_every=5 runtime.threads=1"
-                                    " diag.heatmap_steps=[0,10] train.steps=" +
-                                        std::to_string(steps));
+    return lunar_command() + train_args(run_dir,
+                                        "train.eval_every=10 train.log_every=5 runtime.threads=1"
+                                        " diag.heatmap_steps=[0,10] train.steps=" +
+                                            std::to_string(steps));
   }
 };
 
@@ -103,8 +104,8 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
   EXPECT_NE(again.code, 0);
   EXPECT_NE(again.output.find("--resume"), std::string::npos) << again.output;
   EXPECT_EQ(again.output.find("# effective configuration"), std::string::npos) << again.output;
-  auto resumed =
-      run_command(lunar_cli() + " train --resume --run-dir " + run_dir + " --set train.steps=30");
+  auto resumed = run_command(lunar_command() + " train --resume --run-dir " + run_dir +
+                             " --set train.steps=30");
   ASSERT_EQ(resumed.code, 0) << resumed.output;
   std::ifstream summary_file(fs::path(run_dir) / "summary.json");
   const auto summary = nlohmann::json::parse(summary_file);
@@ -112,7 +113,7 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
   EXPECT_GT(summary["majority_rate"].get<double>(), 0.0);
 
   const auto best = (fs::path(run_dir) / "checkpoints" / "best.pt").string();
-  auto evaluated = run_command(lunar_cli() + " eval --checkpoint " + best + " --split test");
+  auto evaluated = run_command(lunar_command() + " eval --checkpoint " + best + " --split test");
   ASSERT_EQ(evaluated.code, 0) << evaluated.output;
   const auto accuracy = value_after(evaluated.output, "accuracy ");
   EXPECT_NEAR(std::stod(accuracy), summary["test_accuracy_best"].get<double>(), 1e-4)
@@ -125,7 +126,7 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
   const auto input = dir_ / "input.txt";
   std::ofstream(input) << "( ( [MAX 2 ) 9 ) ] )\n( ( [MIN 4 ) 7 ) ] )\n";
   auto predicted =
-      run_command(lunar_cli() + " predict --checkpoint " + best + " --input " + input.string());
+      run_command(lunar_command() + " predict --checkpoint " + best + " --input " + input.string());
   ASSERT_EQ(predicted.code, 0) << predicted.output;
   std::istringstream lines(predicted.output);
   std::string line;
@@ -146,7 +147,8 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
   EXPECT_EQ(count, 2) << predicted.output;
 
   const auto weights = (dir_ / "weights.pt").string();
-  auto exported = run_command(lunar_cli() + " export --checkpoint " + best + " --out " + weights);
+  auto exported =
+      run_command(lunar_command() + " export --checkpoint " + best + " --out " + weights);
   ASSERT_EQ(exported.code, 0) << exported.output;
   if (fs::exists("/usr/bin/python3") &&
       run_command("/usr/bin/python3 -c 'import torch'").code == 0) {
@@ -162,7 +164,7 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
                           weights + "')), '" + ordered + "')\"")
                   .code,
               0);
-    auto refused = run_command(lunar_cli() + " import --checkpoint " + best + " --weights " +
+    auto refused = run_command(lunar_command() + " import --checkpoint " + best + " --weights " +
                                ordered + " --out " + (dir_ / "never.pt").string());
     EXPECT_EQ(refused.code, 1) << refused.output;
     EXPECT_NE(refused.output.find("torch.save(dict(model.state_dict()), path)"), std::string::npos)
@@ -170,15 +172,16 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
     EXPECT_FALSE(fs::exists(dir_ / "never.pt"));
   }
   const auto imported = (dir_ / "imported.pt").string();
-  auto import_run = run_command(lunar_cli() + " import --checkpoint " + best + " --weights " +
+  auto import_run = run_command(lunar_command() + " import --checkpoint " + best + " --weights " +
                                 weights + " --out " + imported);
   ASSERT_EQ(import_run.code, 0) << import_run.output;
-  auto reevaluated = run_command(lunar_cli() + " eval --checkpoint " + imported + " --split test");
+  auto reevaluated =
+      run_command(lunar_command() + " eval --checkpoint " + imported + " --split test");
   ASSERT_EQ(reevaluated.code, 0) << reevaluated.output;
   EXPECT_EQ(value_after(reevaluated.output, "accuracy "), accuracy);
   EXPECT_EQ(value_after(reevaluated.output, "loss "), value_after(evaluated.output, "loss "));
 
-  auto inspected = run_command(lunar_cli() + " inspect --checkpoint " + best + " --out " +
+  auto inspected = run_command(lunar_command() + " inspect --checkpoint " + best + " --out " +
                                (dir_ / "inspect").string());
   ASSERT_EQ(inspected.code, 0) << inspected.output;
   EXPECT_NE(inspected.output.find("block1"), std::string::npos) << inspected.output;
@@ -203,7 +206,7 @@ TEST_F(Cli, MaxLengthPaddingMakesPredictionsIndependentOfTheBatch) {
     }
   }
   const auto predict = [&](int batch_size, const std::string& padding) {
-    auto result = run_command(lunar_cli() + " predict --logits --checkpoint " + run_dir +
+    auto result = run_command(lunar_command() + " predict --logits --checkpoint " + run_dir +
                               "/checkpoints/last.pt --input " + input.string() + " --batch-size " +
                               std::to_string(batch_size) + " --set task.padding=" + padding);
     EXPECT_EQ(result.code, 0) << result.output;
@@ -224,26 +227,26 @@ TEST_F(Cli, MaxLengthPaddingMakesPredictionsIndependentOfTheBatch) {
 TEST_F(Cli, BadConfigurationNamesFileLineAndKey) {
   const auto config = dir_ / "bad.toml";
   std::ofstream(config) << "[model]\narchitecture = \"luna\"\n\n[train]\nstepz = 5\n";
-  auto result = run_command(lunar_cli() + " train --config " + config.string());
+  auto result = run_command(lunar_command() + " train --config " + config.string());
   EXPECT_NE(result.code, 0);
   EXPECT_NE(result.output.find(config.string() + ":5"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("train.stepz"), std::string::npos) << result.output;
 
   auto bad_value =
-      run_command(lunar_cli() + " train --config " LUNAR_SOURCE_DIR
-                                "/configs/cpu/listops_luna.toml --set model.luna.memory_len=0");
+      run_command(lunar_command() + " train --config " LUNAR_SOURCE_DIR
+                                    "/configs/cpu/listops_luna.toml --set model.luna.memory_len=0");
   EXPECT_NE(bad_value.code, 0);
   EXPECT_NE(bad_value.output.find("model.luna.memory_len"), std::string::npos) << bad_value.output;
 }
 
 TEST_F(Cli, BadInputsGiveClearErrors) {
-  auto missing = run_command(lunar_cli() + " eval --checkpoint " + (dir_ / "nope.pt").string());
+  auto missing = run_command(lunar_command() + " eval --checkpoint " + (dir_ / "nope.pt").string());
   EXPECT_NE(missing.code, 0);
   EXPECT_NE(missing.output.find("nope.pt"), std::string::npos) << missing.output;
 
   const auto garbage = dir_ / "garbage.pt";
   std::ofstream(garbage) << "not a checkpoint";
-  auto corrupt = run_command(lunar_cli() + " eval --checkpoint " + garbage.string());
+  auto corrupt = run_command(lunar_command() + " eval --checkpoint " + garbage.string());
   EXPECT_NE(corrupt.code, 0);
   EXPECT_NE(corrupt.output.find("garbage.pt"), std::string::npos) << corrupt.output;
 }

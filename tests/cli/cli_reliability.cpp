@@ -13,6 +13,7 @@
 #include "lunar/train/checkpoint.h"
 #include "lunar/train/run.h"
 #include "support/listops_suite.h"
+#include "support/lunar_cli.h"
 #include "support/process.h"
 
 namespace fs = std::filesystem;
@@ -22,7 +23,7 @@ namespace {
 using lunar::testing::run_command;
 using Result = lunar::testing::CommandResult;
 
-std::string lunar_cli() { return LUNAR_BINARY; }
+using lunar::testing::lunar_command;
 
 std::string read(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -59,14 +60,14 @@ class CliReliability : public lunar::testing::ListOpsSuite<CliReliability> {
 
   static std::string train_command(const fs::path& run_dir, int64_t steps,
                                    const std::string& extra = "") {
-    return lunar_cli() + train_args(run_dir,
-                                    "train.eval_every=10 train.log_every=1 runtime.threads=1"
-                                    " 'diag.heatmap_steps=[]' train.steps=" +
-                                        std::to_string(steps) + extra);
+    return lunar_command() + train_args(run_dir,
+                                        "train.eval_every=10 train.log_every=1 runtime.threads=1"
+                                        " 'diag.heatmap_steps=[]' train.steps=" +
+                                            std::to_string(steps) + extra);
   }
 
   static std::string resume_command(const fs::path& run_dir, const std::string& extra = "") {
-    return lunar_cli() + " train --resume --run-dir " + run_dir.string() + extra;
+    return lunar_command() + " train --resume --run-dir " + run_dir.string() + extra;
   }
 
   // A copy of the finished base run, as a user copying or moving a run folder makes.
@@ -95,17 +96,17 @@ TEST_F(CliReliability, FullDiskStopsTrainingWithAnErrorNotAnAbort) {
 }
 
 TEST(CliCommands, MisspeltCommandGetsASuggestion) {
-  const auto misspelt = run_command(lunar_cli() + " trian --config x.toml");
+  const auto misspelt = run_command(lunar_command() + " trian --config x.toml");
   EXPECT_EQ(misspelt.code, 1) << misspelt.output;
   EXPECT_NE(misspelt.output.find("unknown command 'trian' (did you mean train?)"),
             std::string::npos)
       << misspelt.output;
-  const auto unknown = run_command(lunar_cli() + " xyzzy");
+  const auto unknown = run_command(lunar_command() + " xyzzy");
   EXPECT_EQ(unknown.code, 1) << unknown.output;
   EXPECT_NE(unknown.output.find("unknown command 'xyzzy'; lunar --help lists the commands"),
             std::string::npos)
       << unknown.output;
-  const auto none = run_command(lunar_cli());  // no command: the commands listed, exit 1
+  const auto none = run_command(lunar_command());  // no command: the commands listed, exit 1
   EXPECT_EQ(none.code, 1) << none.output;
   EXPECT_NE(none.output.find("sweep"), std::string::npos) << none.output;
   EXPECT_NE(none.output.find("Train a model from a TOML configuration"), std::string::npos)
@@ -117,7 +118,7 @@ TEST_F(CliReliability, PredictRefusesAnEmptyLineNamingIt) {
   std::ofstream(input) << "( ( [MAX 2 ) 9 ) ] )\n\n( ( [MIN 4 ) 7 ) ] )\n";
   const auto best = lunar::runs::best_checkpoint(base_run()).string();
   const auto predicted =
-      run_command(lunar_cli() + " predict --checkpoint " + best + " --input " + input.string());
+      run_command(lunar_command() + " predict --checkpoint " + best + " --input " + input.string());
   EXPECT_EQ(predicted.code, 1) << predicted.output;
   EXPECT_NE(predicted.output.find(input.string() + ":2:"), std::string::npos) << predicted.output;
 }
@@ -128,7 +129,7 @@ TEST_F(CliReliability, CorruptedCheckpointIsRefusedByEval) {
   std::string bytes = read(best);
   for (size_t i = bytes.size() / 2; i < bytes.size() / 2 + 8; ++i) bytes[i] ^= 0x5a;
   std::ofstream(best, std::ios::binary | std::ios::trunc) << bytes;
-  const auto evaluated = run_command(lunar_cli() + " eval --checkpoint " + best.string());
+  const auto evaluated = run_command(lunar_command() + " eval --checkpoint " + best.string());
   EXPECT_EQ(evaluated.code, 1) << evaluated.output;
   EXPECT_NE(evaluated.output.find("'" + best.string() + "' is corrupted"), std::string::npos)
       << evaluated.output;
@@ -211,15 +212,15 @@ TEST_F(CliReliability, InterruptedRunExitsWithTheSignalsCode) {
 }
 
 TEST_F(CliReliability, BadOptionsAndValuesAreClearErrors) {
-  const auto config_dir = run_command(lunar_cli() + " train --config " + dir_.string());
+  const auto config_dir = run_command(lunar_command() + " train --config " + dir_.string());
   EXPECT_EQ(config_dir.code, 1) << config_dir.output;
   EXPECT_NE(config_dir.output.find(dir_.string() + ": expected a TOML file, got a directory"),
             std::string::npos)
       << config_dir.output;
 
-  const auto empty_run_dir = run_command(lunar_cli() + " train --config " LUNAR_SOURCE_DIR
-                                                       "/configs/cpu/listops_convluna.toml "
-                                                       "--run-dir ''");
+  const auto empty_run_dir = run_command(lunar_command() + " train --config " LUNAR_SOURCE_DIR
+                                                           "/configs/cpu/listops_convluna.toml "
+                                                           "--run-dir ''");
   EXPECT_EQ(empty_run_dir.code, 1) << empty_run_dir.output;
   EXPECT_NE(empty_run_dir.output.find("--run-dir: expected a folder"), std::string::npos)
       << empty_run_dir.output;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "data/data_test_util.h"
+#include "support/lunar_cli.h"
 #include "support/process.h"
 
 namespace {
@@ -10,9 +11,7 @@ using lunar::testing::TempDir;
 using lunar::testing::write_text;
 namespace fs = std::filesystem;
 
-lunar::testing::CommandResult run_lunar(const std::string& arguments) {
-  return lunar::testing::run_command(std::string("'") + LUNAR_BINARY + "' " + arguments);
-}
+using lunar::testing::run_lunar;
 
 TEST(DataCli, GenerateThenCheckListOps) {
   TempDir dir;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "support/listops_suite.h"
+#include "support/lunar_cli.h"
 #include "support/predictions.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -21,7 +22,7 @@ using lunar::testing::run_command;
 
 TEST(Install, ExampleBuiltAgainstTheInstalledPackageClassifiesAsPredict) {
   const lunar::testing::TempDir dir;
-  const std::string lunar = LUNAR_BINARY;
+  const std::string lunar = lunar::testing::lunar_binary();
   const std::string cmake = LUNAR_CMAKE;
   ASSERT_EQ(lunar::testing::generate_listops(dir / "data", {2, 64, 16, 16, 20, 60}), "");
   const auto trained = run_command(

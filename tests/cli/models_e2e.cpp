@@ -7,13 +7,12 @@
 #include <iterator>
 #include <string>
 
+#include "support/lunar_cli.h"
 #include "support/process.h"
 
 namespace {
 
-lunar::testing::CommandResult run_lunar(const std::string& arguments) {
-  return lunar::testing::run_command(std::string("'") + LUNAR_BINARY + "' " + arguments);
-}
+using lunar::testing::run_lunar;
 
 TEST(ModelsCli, JsonListingIsTheCheckedInCopy) {
   const auto listed = run_lunar("models --json");

@@ -7,6 +7,7 @@
 #include "data_test_util.h"
 #include "lunar/data/loaders.h"
 #include "lunar/data/task.h"
+#include "support/lunar_cli.h"
 #include "support/process.h"
 
 namespace {
@@ -48,9 +49,8 @@ data::TaskConfig task_config(const std::string& name, const TempDir& dir) {
 }
 
 lunar::testing::CommandResult data_check(const std::string& task, const TempDir& dir) {
-  return lunar::testing::run_command(std::string("'") + LUNAR_BINARY + "' data check --task " +
-                                     task + " --cache-dir off --path '" + dir.path().string() +
-                                     "'");
+  return lunar::testing::run_lunar("data check --task " + task + " --cache-dir off --path '" +
+                                   dir.path().string() + "'");
 }
 
 TEST(DataCheckReliability, FashionMnistImagesMustBe28By28) {

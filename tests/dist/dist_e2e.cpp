@@ -21,6 +21,7 @@
 #include "lunar/train/checkpoint.h"
 #include "lunar/train/config.h"
 #include "support/listops_suite.h"
+#include "support/lunar_cli.h"
 #include "support/process.h"
 #include "support/tensor_compare.h"
 
@@ -31,7 +32,7 @@ namespace {
 using lunar::testing::run_command;
 using Result = lunar::testing::CommandResult;
 
-std::string lunar() { return LUNAR_BINARY; }
+using lunar::testing::lunar_command;
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path);
@@ -43,7 +44,7 @@ std::string read_file(const fs::path& path) {
 // Rank `rank` of two as a lunar process (`args` split on spaces) with its output in `log`.
 lunar::Process spawn_rank(int rank, int64_t port, const std::string& args, const fs::path& log) {
   lunar::SpawnOptions options;
-  options.args = {lunar()};
+  options.args = {lunar::testing::lunar_binary()};
   std::istringstream words(args);
   for (std::string word; words >> word;) options.args.push_back(word);
   options.environment = {{"MASTER_ADDR", "127.0.0.1"},
@@ -115,11 +116,11 @@ class Distributed : public lunar::testing::ListOpsSuite<Distributed> {
 TEST_F(Distributed, TwoRanksEqualOneProcessAndResumeEqualsUninterrupted) {
   const int steps = 6;
   const auto single = dir_ / "single";
-  auto one = run_command(lunar() + train_args(single, steps));
+  auto one = run_command(lunar_command() + train_args(single, steps));
   ASSERT_EQ(one.code, 0) << one.output;
 
   const auto whole = dir_ / "two_ranks";
-  auto two = run_command(lunar() + " launch --nproc 2 --" + train_args(whole, steps));
+  auto two = run_command(lunar_command() + " launch --nproc 2 --" + train_args(whole, steps));
   ASSERT_EQ(two.code, 0) << two.output;
   EXPECT_NE(two.output.find("[rank 0] distributed: 2 ranks"), std::string::npos) << two.output;
   // Rank 1 neither prints the summary nor writes the run directory.
@@ -149,9 +150,9 @@ TEST_F(Distributed, TwoRanksEqualOneProcessAndResumeEqualsUninterrupted) {
 
   // Resume: 3 steps, then --resume to 6, equals the uninterrupted 2-rank run.
   const auto split = dir_ / "resumed";
-  auto first = run_command(lunar() + " launch --nproc 2 --" + train_args(split, 3));
+  auto first = run_command(lunar_command() + " launch --nproc 2 --" + train_args(split, 3));
   ASSERT_EQ(first.code, 0) << first.output;
-  auto second = run_command(lunar() + " launch --nproc 2 -- train --resume --run-dir " +
+  auto second = run_command(lunar_command() + " launch --nproc 2 -- train --resume --run-dir " +
                             split.string() + " --set train.steps=6");
   ASSERT_EQ(second.code, 0) << second.output;
   EXPECT_LT(max_difference(load_model(split, "last.pt"), parallel), 1e-6);
@@ -162,7 +163,7 @@ TEST_F(Distributed, SigtermedLaunchResumesBitForBitWithDropout) {
   const std::string dropout = " model.dropout=0.1 model.attention_dropout=0.1";
   const auto split = dir_ / "sigterm";
   const auto stopped = run_command(
-      lunar() + " launch --nproc 2 --" + train_args(split, 100000) + dropout +
+      lunar_command() + " launch --nproc 2 --" + train_args(split, 100000) + dropout +
       " 2>&1 & pid=$!; for i in $(seq 600); do [ \"$(cat " + (split / "metrics.jsonl").string() +
       " 2>/dev/null | grep -c '\"split\":\"train\"')\" -ge 2 ] && break; sleep 0.1; done; "
       "kill -TERM $pid; wait $pid; "
@@ -176,12 +177,12 @@ TEST_F(Distributed, SigtermedLaunchResumesBitForBitWithDropout) {
   EXPECT_FALSE(at::equal(header.state.rng[0], header.state.rng[1]));
 
   const std::string total = std::to_string(step + 3);
-  auto resumed = run_command(lunar() + " launch --nproc 2 -- train --resume --run-dir " +
+  auto resumed = run_command(lunar_command() + " launch --nproc 2 -- train --resume --run-dir " +
                              split.string() + " --set train.steps=" + total);
   ASSERT_EQ(resumed.code, 0) << resumed.output;
   const auto whole = dir_ / "sigterm_whole";
   auto uninterrupted =
-      run_command(lunar() + " launch --nproc 2 --" + train_args(whole, step + 3) + dropout);
+      run_command(lunar_command() + " launch --nproc 2 --" + train_args(whole, step + 3) + dropout);
   ASSERT_EQ(uninterrupted.code, 0) << uninterrupted.output;
   EXPECT_EQ(max_difference(load_model(split, "last.pt"), load_model(whole, "last.pt")), 0.0);
 }
@@ -216,7 +217,7 @@ TEST_F(Distributed, DeadPeerMakesTheOtherRankFailWithinTheTimeout) {
 TEST_F(Distributed, MissingPeerAndMissingVariablesAreClearErrors) {
   const int64_t port = lunar::dist::free_port("127.0.0.1");
   const auto started = std::chrono::steady_clock::now();
-  auto alone = run_command(rank_env(0, port) + lunar() + train_args(dir_ / "alone", 5) +
+  auto alone = run_command(rank_env(0, port) + lunar_command() + train_args(dir_ / "alone", 5) +
                            " runtime.dist_timeout_s=2");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -225,14 +226,14 @@ TEST_F(Distributed, MissingPeerAndMissingVariablesAreClearErrors) {
       << alone.output;
   EXPECT_LT(seconds, 15.0);
 
-  auto no_env = run_command("env -u MASTER_ADDR -u WORLD_SIZE " + lunar() +
+  auto no_env = run_command("env -u MASTER_ADDR -u WORLD_SIZE " + lunar_command() +
                             train_args(dir_ / "no_env", 5) + " --distributed");
   EXPECT_EQ(no_env.code, 1) << no_env.output;
   EXPECT_NE(no_env.output.find("MASTER_ADDR is not set"), std::string::npos) << no_env.output;
 }
 
 TEST_F(Distributed, LaunchNamesTheFailedRank) {
-  auto failed = run_command(lunar() + " launch --nproc 2 -- train --config " +
+  auto failed = run_command(lunar_command() + " launch --nproc 2 -- train --config " +
                             (dir_ / "missing.toml").string());
   EXPECT_EQ(failed.code, 1) << failed.output;
   // Both ranks fail; whichever fails first gets the others stopped, so only its own prefixed

@@ -1,5 +1,10 @@
 // The fast CPU dropout against the semantics of the reference at::dropout.
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
 
 #include "lunar/nn/dropout.h"
 #include "support/expectations.h"
@@ -83,6 +88,61 @@ TEST(Dropout, IsTheScaledKeepMaskBitForBit) {
   const double keep = 1.0 - std::round(0.3 * 32768) / 32768;
   EXPECT_TRUE(
       fast.equal(t * (dropout_keep_mask(t.sizes(), 0.3, t.options()).to(at::kFloat) / keep)));
+}
+
+// The keep mask as fast_dropout drew it before draw_random64: random_() on count / 4 int64,
+// then the low 15 bits of each 16-bit lane against round(p·2¹⁵).
+at::Tensor random_keep_mask(at::IntArrayRef shape, double p) {
+  const auto bits = at::empty({c10::multiply_integers(shape) / 4}, at::kLong).random_();
+  return bits.view(at::kShort)
+      .bitwise_and(0x7fff)
+      .ge(static_cast<int64_t>(std::llround(p * 32768)))
+      .view(shape);
+}
+
+at::Tensor default_generator_state() { return at::detail::getDefaultCPUGenerator().get_state(); }
+
+TEST(Dropout, DrawsTheBitsOfRandomOnInt64AndLeavesTheGeneratorAsItDid) {
+  // Every seed must keep giving the masks (and training runs) it gave: same bits, same state
+  // after, at one thread and at two (the bits are consumed in parallel).
+  const std::vector<std::vector<int64_t>> shapes = {{4}, {3, 40, 24}, {5, 1000, 4}, {1 << 20}};
+  const int previous_threads = at::get_num_threads();
+  for (int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    for (const auto& shape : shapes) {
+      for (double p : {0.1, 0.5, 0.9}) {
+        const auto where = ::testing::Message() << "threads " << threads << " numel "
+                                                << c10::multiply_integers(shape) << " p " << p;
+        at::manual_seed(21);
+        const auto mask = dropout_keep_mask(shape, p, at::TensorOptions());
+        const auto mask_state = default_generator_state();
+        at::manual_seed(21);
+        const auto want_mask = random_keep_mask(shape, p);
+        EXPECT_TRUE(mask.equal(want_mask)) << where;
+        EXPECT_TRUE(mask_state.equal(default_generator_state())) << where;
+
+        const double keep = 1.0 - std::round(p * 32768) / 32768;
+        for (auto dtype : {at::kFloat, at::kBFloat16, at::kHalf, at::kDouble}) {
+          const auto x = at::randn(shape).to(dtype);
+          at::manual_seed(22);
+          const auto y = fast_dropout(x, p, true);
+          const auto y_state = default_generator_state();
+          at::manual_seed(22);
+          const auto want = x * (random_keep_mask(shape, p).to(dtype) / keep);
+          EXPECT_TRUE(y.equal(want)) << where << " " << dtype;
+          EXPECT_TRUE(y_state.equal(default_generator_state())) << where << " " << dtype;
+        }
+      }
+    }
+    // Non-contiguous input: the bits follow the logical order.
+    const auto t = at::randn({48, 64}).t();
+    at::manual_seed(23);
+    const auto y = fast_dropout(t, 0.3, true);
+    at::manual_seed(23);
+    const double keep = 1.0 - std::round(0.3 * 32768) / 32768;
+    EXPECT_TRUE(y.equal(t * (random_keep_mask(t.sizes(), 0.3).to(at::kFloat) / keep))) << threads;
+  }
+  at::set_num_threads(previous_threads);
 }
 
 TEST(Dropout, IsTheIdentityOutsideTrainingOrAtZero) {

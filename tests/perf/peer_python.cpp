@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "support/listops_suite.h"
+#include "support/lunar_cli.h"
 #include "support/predictions.h"
 #include "support/process.h"
 
@@ -35,7 +36,7 @@ using Result = lunar::testing::CommandResult;
 // The package from the source tree, without writing __pycache__ into it.
 const std::string kPython =
     "PYTHONPATH=" LUNAR_SOURCE_DIR "/python PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3";
-const std::string kLunar = LUNAR_BINARY;
+const std::string kLunar = lunar::testing::lunar_binary();
 constexpr int kBatchSize = 32;  // as python/examples/predict_logits.py batches
 
 // A task the variants train on: its generated data (DIR/data_NAME) and examples to predict

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "lunar/report/svg.h"
+#include "support/lunar_cli.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
@@ -23,7 +24,7 @@ using lunar::testing::CommandResult;
 using lunar::testing::run_command;
 using lunar::testing::TempDir;
 
-std::string lunar() { return LUNAR_BINARY; }
+using lunar::testing::lunar_command;
 
 // A run folder as the trainer leaves it: configuration and metrics of 10 of 20 steps, and the
 // summary once `finished`.
@@ -133,7 +134,7 @@ TEST(StudyReportInChromium, LoadsWithoutErrorsAndRenders) {
     }
   }
   const auto html = runs / "report.html";
-  const auto report = run_command(lunar() + " report --runs " + runs.string() + " --out " +
+  const auto report = run_command(lunar_command() + " report --runs " + runs.string() + " --out " +
                                   html.string() + " --stats");
   ASSERT_EQ(report.code, 0) << report.output;
   EXPECT_NE(report.output.find("4 runs (0 unfinished)"), std::string::npos) << report.output;
@@ -178,7 +179,7 @@ TEST(RunPageInChromium, ScreenshotShowsTheHeatmapAndTheMajorityLine) {
 
   const auto page = run / "report.html";
   const auto built =
-      run_command(lunar() + " report --runs " + run.string() + " --out " + page.string());
+      run_command(lunar_command() + " report --runs " + run.string() + " --out " + page.string());
   ASSERT_EQ(built.code, 0) << built.output;
   const auto shot = dir / "run_page.png";
   const auto browser = screenshot(page, shot, "1200,1800", dir / "chromium-profile");

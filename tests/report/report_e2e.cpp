@@ -14,6 +14,7 @@
 #include <string>
 
 #include "support/listops_suite.h"
+#include "support/lunar_cli.h"
 #include "support/process.h"
 
 namespace fs = std::filesystem;
@@ -23,7 +24,7 @@ namespace {
 using lunar::testing::run_command;
 using Result = lunar::testing::CommandResult;
 
-std::string lunar() { return LUNAR_BINARY; }
+using lunar::testing::lunar_command;
 
 std::string read(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -57,7 +58,8 @@ TEST_F(Study, SweepSkipResumeAndReport) {
                                "\"train.seed\" = [0, 1]\n",
                                data().string());
   const auto out = dir_ / "runs";
-  const std::string sweep = lunar() + " sweep --grid " + grid.string() + " --out " + out.string();
+  const std::string sweep =
+      lunar_command() + " sweep --grid " + grid.string() + " --out " + out.string();
 
   // Commands for a scheduler: one per run (this sweep narrowed with --only), nothing run.
   const auto emitted = run_command(sweep + " --emit-commands");
@@ -124,7 +126,7 @@ TEST_F(Study, SweepSkipResumeAndReport) {
   EXPECT_TRUE(fs::exists(out / "luna_seed1" / "summary.json"));
 
   const auto html = out / "report.html";
-  const auto report = run_command(lunar() + " report --runs " + out.string() + " --out " +
+  const auto report = run_command(lunar_command() + " report --runs " + out.string() + " --out " +
                                   html.string() + " --stats");
   ASSERT_EQ(report.code, 0) << report.output;
   EXPECT_NE(report.output.find("Friedman M = 4: models (2 blocks)"), std::string::npos)
@@ -140,7 +142,7 @@ TEST_F(Study, SweepSkipResumeAndReport) {
 TEST_F(Study, CommandLineGridNamesAndRunsLikeAGridFile) {
   const auto out = dir_ / "cli-grid";
   const std::string sweep =
-      lunar() + " sweep --config " LUNAR_SOURCE_DIR "/configs/cpu/listops_convluna.toml" +
+      lunar_command() + " sweep --config " LUNAR_SOURCE_DIR "/configs/cpu/listops_convluna.toml" +
       " --grid-set model.architecture=luna,transformer --grid-set model.luna.memory_len=2,4" +
       " --set task.path=" + data().string() +
       " --set task.max_length=80 --set train.steps=2 --set train.eval_every=2 --out " +
@@ -162,12 +164,12 @@ TEST_F(Study, CommandLineGridNamesAndRunsLikeAGridFile) {
   ASSERT_EQ(ran.code, 0) << ran.output;
   EXPECT_NE(read(out / "luna_M2" / "config.toml").find("memory_len = 2"), std::string::npos);
 
-  const auto typo = run_command(lunar() + " sweep --config " LUNAR_SOURCE_DIR
-                                          "/configs/cpu/listops_convluna.toml --grid-set "
-                                          "train.sede=0,1 --dry-run");
+  const auto typo = run_command(lunar_command() + " sweep --config " LUNAR_SOURCE_DIR
+                                                  "/configs/cpu/listops_convluna.toml --grid-set "
+                                                  "train.sede=0,1 --dry-run");
   EXPECT_EQ(typo.code, 1) << typo.output;
   EXPECT_NE(typo.output.find("did you mean train.seed?"), std::string::npos) << typo.output;
-  const auto both = run_command(lunar() + " sweep --grid x.toml --config y.toml --dry-run");
+  const auto both = run_command(lunar_command() + " sweep --grid x.toml --config y.toml --dry-run");
   EXPECT_EQ(both.code, 1) << both.output;
   EXPECT_NE(both.output.find("expected either --grid FILE or --config FILE"), std::string::npos)
       << both.output;
@@ -180,7 +182,7 @@ TEST_F(Study, FailingRunIsReportedWithoutStoppingTheOthers) {
                                    "\", \"" + data().string() + "\"]\n",
                                "unused");
   // task.path is both a grid axis and fixed: rejected, naming the key.
-  const auto both = run_command(lunar() + " sweep --grid " + grid.string() + " --dry-run");
+  const auto both = run_command(lunar_command() + " sweep --grid " + grid.string() + " --dry-run");
   EXPECT_NE(both.code, 0);
   EXPECT_NE(both.output.find("'task.path' is both in [set] and in [grid]"), std::string::npos)
       << both.output;
@@ -190,7 +192,7 @@ TEST_F(Study, FailingRunIsReportedWithoutStoppingTheOthers) {
              std::string("\"task.path\" = \"unused\"\n").size());
   std::ofstream(grid) << text;
   const auto out = dir_ / "failing";
-  const auto result = run_command(lunar() + " sweep --grid " + grid.string() + " --out " +
+  const auto result = run_command(lunar_command() + " sweep --grid " + grid.string() + " --out " +
                                   out.string() + " --jobs 1 --threads-per-job 1");
   EXPECT_NE(result.code, 0) << result.output;
   EXPECT_NE(result.output.find("1 of 2 runs failed"), std::string::npos) << result.output;
@@ -215,8 +217,8 @@ TEST_F(Study, SigtermStopsTheRunsWhichTheSameCommandResumes) {
                       << "\"task.max_length\" = 80\n\"train.steps\" = 100000\n"
                       << "\"train.eval_every\" = 100000\n\"train.log_every\" = 1\n";
   const auto out = dir_ / "stopped";
-  const std::string sweep = lunar() + " sweep --grid " + grid.string() + " --out " + out.string() +
-                            " --jobs 2 --threads-per-job 1";
+  const std::string sweep = lunar_command() + " sweep --grid " + grid.string() + " --out " +
+                            out.string() + " --jobs 2 --threads-per-job 1";
   // SIGTERM once each of the two runs has logged a step; the third run must never start.
   const auto stopped =
       run_command(sweep +
@@ -244,7 +246,8 @@ TEST_F(Study, SigtermStopsTheRunsWhichTheSameCommandResumes) {
 
 TEST_F(Study, UnknownGridKeyIsAnErrorNamingFileAndKey) {
   const auto grid = write_grid("bad.toml", "[grid]\n\"model.memory\" = [1, 8]\n", data().string());
-  const auto result = run_command(lunar() + " sweep --grid " + grid.string() + " --dry-run");
+  const auto result =
+      run_command(lunar_command() + " sweep --grid " + grid.string() + " --dry-run");
   EXPECT_EQ(result.code, 1) << result.output;
   EXPECT_NE(result.output.find(grid.string() + ":3: model.memory:"), std::string::npos)
       << result.output;
@@ -263,7 +266,7 @@ TEST(ShippedStudies, ExpandToTheirRunCounts) {
     const auto grid =
         fs::path(LUNAR_SOURCE_DIR) / "configs" / "studies" / (std::string(name) + ".toml");
     const auto out = fs::temp_directory_path() / "lunar_report_e2e_dry";
-    const auto result = run_command(lunar() + " sweep --grid " + grid.string() +
+    const auto result = run_command(lunar_command() + " sweep --grid " + grid.string() +
                                     " --dry-run --out " + out.string());
     EXPECT_EQ(result.code, 0) << name << "\n" << result.output;
     int runs = 0;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/listops_suite.h"
+#include "support/lunar_cli.h"
 #include "support/process.h"
 
 namespace fs = std::filesystem;
@@ -19,7 +20,7 @@ namespace {
 
 using lunar::testing::run_command;
 
-std::string lunar() { return LUNAR_BINARY; }
+using lunar::testing::lunar_command;
 
 std::string read(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -64,11 +65,12 @@ class RunPage : public lunar::testing::ListOpsSuite<RunPage> {
 TEST_F(RunPage, LivePageRefreshesUntilTheRunFinishes) {
   const auto run = dir_ / "luna";
   const auto page = run / "report.html";
-  const std::string report = lunar() + " report --runs " + run.string() + " --out " + page.string();
+  const std::string report =
+      lunar_command() + " report --runs " + run.string() + " --out " + page.string();
   // Train "forever"; once the step-3 evaluation, diagnostics and heatmaps are written, build the
   // page while the run goes on, then stop it (SIGTERM: it saves a checkpoint and exits).
   const auto live = run_command(
-      lunar() +
+      lunar_command() +
       train_args(run,
                  "model.luna.memory_len=4 train.steps=100000 train.eval_every=3"
                  " train.log_every=1 runtime.threads=1 'diag.heatmap_steps=[0,3]'",
@@ -76,8 +78,8 @@ TEST_F(RunPage, LivePageRefreshesUntilTheRunFinishes) {
       " > " + (dir_ / "train.log").string() + " 2>&1 & pid=$!; for i in $(seq 1200); do [ -f " +
       (run / "heatmaps" / "memory_grad_step000003.png").string() +
       " ] && grep -q '\"step\":3,\"split\":\"diag\"' " + (run / "metrics.jsonl").string() +
-      " 2>/dev/null && break; sleep 0.1; done; " + report + "; echo \"report=$?\"; " + lunar() +
-      " report --runs " + run.string() + "; kill -TERM $pid; wait $pid");
+      " 2>/dev/null && break; sleep 0.1; done; " + report + "; echo \"report=$?\"; " +
+      lunar_command() + " report --runs " + run.string() + "; kill -TERM $pid; wait $pid");
   ASSERT_NE(live.output.find("report=0"), std::string::npos) << live.output;
   EXPECT_NE(live.output.find("(in progress) -> " + page.string()), std::string::npos);
   EXPECT_NE(live.output.find("of 100000, in progress"), std::string::npos) << live.output;
@@ -97,7 +99,7 @@ TEST_F(RunPage, LivePageRefreshesUntilTheRunFinishes) {
   const auto stopped_at = log.find("interrupted at step ");
   ASSERT_NE(stopped_at, std::string::npos) << log;
   const int64_t last = std::atoll(log.c_str() + stopped_at + 20) + 3;
-  const auto resumed = run_command(lunar() + " train --resume --run-dir " + run.string() +
+  const auto resumed = run_command(lunar_command() + " train --resume --run-dir " + run.string() +
                                    " --set train.steps=" + std::to_string(last) +
                                    " 'diag.heatmap_steps=[0,3," + std::to_string(last) + "]'");
   ASSERT_EQ(resumed.code, 0) << resumed.output;
@@ -118,7 +120,7 @@ TEST_F(RunPage, LivePageRefreshesUntilTheRunFinishes) {
   expect_majority_line_on_every_accuracy_chart(after);
   // The resumed run kept the step-0 majority rates and logged them once.
   EXPECT_EQ(count(read(run / "metrics.jsonl"), "\"split\":\"data\""), 1u);
-  const auto summary = run_command(lunar() + " report --runs " + run.string());
+  const auto summary = run_command(lunar_command() + " report --runs " + run.string());
   EXPECT_NE(summary.output.find("of " + steps + ", finished"), std::string::npos) << summary.output;
   EXPECT_NE(summary.output.find("test accuracy 0."), std::string::npos) << summary.output;
 }

@@ -1,6 +1,6 @@
 // The shared fixture of end-to-end tests that drive the `lunar` binary on ListOps: one folder
 // per test suite holding a small release from lunar's generator, and the command line that
-// trains a tiny model on it. Header-only: LUNAR_BINARY is defined per test executable.
+// trains a tiny model on it. Header-only, as support/lunar_cli.h is.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 
+#include "support/lunar_cli.h"
 #include "support/process.h"
 
 namespace lunar::testing {
@@ -20,15 +21,12 @@ struct ListOpsRelease {
   int min_length = 20, max_length = 80;
 };
 
-// The lunar binary under test.
-inline std::string lunar_binary() { return LUNAR_BINARY; }
-
 // Writes `release` into `folder` (basic_{train,val,test}.tsv); "" or the generator's output when
 // it fails.
 inline std::string generate_listops(const std::filesystem::path& folder,
                                     const ListOpsRelease& release) {
   const auto generated = run_command(
-      lunar_binary() + " data listops --out " + folder.string() + " --seed " +
+      lunar_command() + " data listops --out " + folder.string() + " --seed " +
       std::to_string(release.seed) + " --train " + std::to_string(release.train) + " --val " +
       std::to_string(release.validation) + " --test " + std::to_string(release.test) +
       " --min-len " + std::to_string(release.min_length) + " --max-len " +

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "lunar/core/keys.h"
+#include "support/lunar_cli.h"
 #include "support/process.h"
 
 namespace {
@@ -101,7 +102,7 @@ std::string read_source_file(const fs::path& relative) {
 // The listing of a fresh `lunar` process: the built-in families and tasks only, whatever rows
 // other tests of this executable registered (tests/train/toy_family_test.cpp).
 std::string builtin_listing() {
-  const auto result = lunar::testing::run_command(LUNAR_BINARY " train --list-keys --json");
+  const auto result = lunar::testing::run_lunar("train --list-keys --json");
   EXPECT_EQ(result.code, 0) << result.output;
   return result.output;
 }

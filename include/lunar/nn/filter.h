@@ -49,4 +49,13 @@ class SequenceFilterImpl : public torch::nn::Cloneable<SequenceFilterImpl> {
 };
 TORCH_MODULE(SequenceFilter);
 
+// The conv filter's convolution: x [B, H, L, Dh], weight [H, k] ->
+// y [B, H, out_length, Dh] with y[b, h, o, :] = Σ_j weight[h, j] · x[b, h, o·stride + j − left, :]
+// (zero outside [0, L)): LibTorch's conv1d with one group per (head, feature) channel after
+// `left` zeros of padding. The result has x's dtype (the weight is cast to it; under autocast
+// both take the autocast dtype, as conv1d does): sums in float (double for double) rounded
+// once. On CPU a kernel of its own with an autograd backward; elsewhere conv1d.
+at::Tensor sequence_conv(const at::Tensor& x, const at::Tensor& weight, int64_t stride,
+                         int64_t left, int64_t out_length);
+
 }  // namespace lunar::nn

@@ -22,6 +22,8 @@ std::string torch_version();
 void set_autocast(const at::Device& device, bool enabled, at::ScalarType dtype);
 // Whether autocast is on for `device` in the current thread.
 bool autocast_enabled(const at::Device& device);
+// The lower precision autocast casts to on `device` (what set_autocast set).
+at::ScalarType autocast_dtype(const at::Device& device);
 
 // RAII guard around set_autocast; restores the previous state on destruction.
 class AutocastGuard {

@@ -15,12 +15,6 @@ at::Device parse_device(const std::string& name);
 // threads <= 0 means one per available core.
 int configure_threads(int threads);
 
-// Keeps memory freed by tensors inside the process for the next step to reuse. By default glibc
-// hands blocks above 32 MiB back to the system (mmap) and every step faults them in again, page
-// by page; for the attention maps of long sequences that costs more than the arithmetic (see
-// docs/performance.md). Call once at start-up of a long-running command.
-void retain_freed_memory();
-
 struct BlasInfo {
   std::string library;  // resolved path of the BLAS shared object, or "" if none is loaded
   bool optimized;       // OpenBLAS, MKL or BLIS; false for the reference BLAS
