@@ -8,6 +8,7 @@
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
+#include <fmt/ranges.h>
 #include <torch/autograd.h>
 
 #include <numeric>
@@ -225,8 +226,9 @@ at::Tensor conv1d_reference(const at::Tensor& x, const at::Tensor& w, int64_t st
 at::Tensor sequence_conv(const at::Tensor& x, const at::Tensor& weight, int64_t stride,
                          int64_t left, int64_t out_length) {
   check(x.dim() == 4 && weight.dim() == 2 && weight.size(0) == x.size(1),
-        "[filter] expected x [B, H, L, Dh] and weight [H, k], got {}-D and {}-D", x.dim(),
-        weight.dim());
+        "[filter] expected x [B, H, L, Dh] and weight [H, k] with the same H, got x [{}] and "
+        "weight [{}]",
+        fmt::join(x.sizes(), ", "), fmt::join(weight.sizes(), ", "));
   check(stride >= 1 && left >= 0 && out_length >= 1,
         "[filter] expected stride >= 1, left padding >= 0 and an output length >= 1, got {}, {} "
         "and {}",

@@ -116,30 +116,31 @@ void HugePageCache::release(void* data) {
   {
     std::lock_guard<std::mutex> lock(self.mutex_);
     const auto found = self.in_use_.find(data);
-    if (found == self.in_use_.end()) {
-      // A small block given out by raw_allocate: its owner frees it.
-      self.small_->raw_deleter()(data);
-      return;
-    }
-    const size_t size = found->second;
-    self.in_use_.erase(found);
-    self.in_use_bytes_ -= static_cast<int64_t>(size);
-    self.freed_.emplace_back(data, size);
-    self.freed_by_size_.emplace(size, std::prev(self.freed_.end()));
-    self.cached_bytes_ += static_cast<int64_t>(size);
-    while (self.in_use_bytes_ + self.cached_bytes_ > 2 * self.peak_in_use_) {
-      const auto oldest = self.freed_.begin();
-      const auto range = self.freed_by_size_.equal_range(oldest->second);
-      for (auto it = range.first; it != range.second; ++it) {
-        if (it->second != oldest) continue;
-        self.freed_by_size_.erase(it);
-        break;
+    if (found != self.in_use_.end()) {
+      const size_t size = found->second;
+      self.in_use_.erase(found);
+      self.in_use_bytes_ -= static_cast<int64_t>(size);
+      self.freed_.emplace_back(data, size);
+      self.freed_by_size_.emplace(size, std::prev(self.freed_.end()));
+      self.cached_bytes_ += static_cast<int64_t>(size);
+      while (self.in_use_bytes_ + self.cached_bytes_ > 2 * self.peak_in_use_) {
+        const auto oldest = self.freed_.begin();
+        const auto range = self.freed_by_size_.equal_range(oldest->second);
+        for (auto it = range.first; it != range.second; ++it) {
+          if (it->second != oldest) continue;
+          self.freed_by_size_.erase(it);
+          break;
+        }
+        self.cached_bytes_ -= static_cast<int64_t>(oldest->second);
+        evicted.push_back(*oldest);
+        self.freed_.erase(oldest);
       }
-      self.cached_bytes_ -= static_cast<int64_t>(oldest->second);
-      evicted.push_back(*oldest);
-      self.freed_.erase(oldest);
+      data = nullptr;
     }
   }
+  // A small block given out by raw_allocate: its owner frees it. Neither that nor unmapping
+  // needs the lock.
+  if (data != nullptr) self.small_->raw_deleter()(data);
   for (const auto& [mapping, size] : evicted) munmap(mapping, size);
 }
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "lunar/core/error.h"
 #include "lunar/nn/filter.h"
 #include "lunar/runtime/compat.h"
 
@@ -160,5 +161,19 @@ TEST(SequenceConv, UnderAutocastComputesInTheAutocastDtype) {
   const auto direct =
       sequence_conv(x.to(at::kBFloat16), w.to(at::kBFloat16), c.stride, c.left(), c.out_length());
   EXPECT_TRUE(at::equal(y, direct));
+}
+TEST(SequenceConv, RejectsShapesAndGeometryItCannotServe) {
+  const auto x = at::randn({1, 2, 8, 4});
+  const auto w = at::randn({2, 3});
+  EXPECT_THROW(sequence_conv(x[0], w, 1, 1, 8), lunar::Error);               // 3-D input
+  EXPECT_THROW(sequence_conv(x, at::randn({3, 3}), 1, 1, 8), lunar::Error);  // 3 heads vs 2
+  EXPECT_THROW(sequence_conv(x, w, 0, 1, 8), lunar::Error);                  // stride 0
+  EXPECT_THROW(sequence_conv(x, w, 1, -1, 8), lunar::Error);                 // negative padding
+  EXPECT_THROW(sequence_conv(x, w, 1, 1, 0), lunar::Error);                  // nothing out
+  try {
+    sequence_conv(x, at::randn({3, 3}), 1, 1, 8);
+  } catch (const lunar::Error& error) {
+    EXPECT_NE(std::string(error.what()).find("weight [3, 3]"), std::string::npos) << error.what();
+  }
 }
 }  // namespace
