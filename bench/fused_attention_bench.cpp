@@ -77,7 +77,7 @@ void BM_PackUnpack(benchmark::State& state) {
       flops * 1e-9 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["threads"] = threads;
   state.SetLabel(std::string(fused ? "fused" : "reference") + (bf16 ? " bf16" : " fp32") +
-                 (bf16 && fused && !lunar::nn::cpu_has_avx512_bf16() ? " (fp32 fallback)" : ""));
+                 (bf16 && fused && !lunar::cpu_has_avx512_bf16() ? " (fp32 fallback)" : ""));
 }
 BENCHMARK(BM_PackUnpack)
     ->ArgNames({"fused", "bf16"})

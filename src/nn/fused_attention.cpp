@@ -21,7 +21,7 @@ class FusedAttentionFunction : public torch::autograd::Function<FusedAttentionFu
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& query, const at::Tensor& key,
                             const at::Tensor& value, const c10::optional<at::Tensor>& key_mask,
-                            double dropout, int64_t query_block, int64_t key_block) {
+                            double dropout, int64_t query_block, int64_t key_block, bool avx512) {
     fused::KernelArgs args{query.contiguous(),
                            key.contiguous(),
                            value.contiguous(),
@@ -29,7 +29,8 @@ class FusedAttentionFunction : public torch::autograd::Function<FusedAttentionFu
                            dropout,
                            0,
                            query_block,
-                           key_block};
+                           key_block,
+                           avx512};
     if (dropout > 0) args.seed = draw_attention_seed();
     const auto result = fused::forward(args);
     ctx->save_for_backward({args.query, args.key, args.value, result.output, result.log_sum});
@@ -38,6 +39,7 @@ class FusedAttentionFunction : public torch::autograd::Function<FusedAttentionFu
     ctx->saved_data["seed"] = static_cast<int64_t>(args.seed);
     ctx->saved_data["query_block"] = query_block;
     ctx->saved_data["key_block"] = key_block;
+    ctx->saved_data["avx512"] = avx512;
     return result.output;
   }
 
@@ -51,26 +53,15 @@ class FusedAttentionFunction : public torch::autograd::Function<FusedAttentionFu
                            ctx->saved_data["dropout"].toDouble(),
                            static_cast<uint64_t>(ctx->saved_data["seed"].toInt()),
                            ctx->saved_data["query_block"].toInt(),
-                           ctx->saved_data["key_block"].toInt()};
+                           ctx->saved_data["key_block"].toInt(),
+                           ctx->saved_data["avx512"].toBool()};
     const auto grads = fused::backward(args, {saved[3], saved[4]}, grad_outputs[0]);
-    return {grads.query,  grads.key,    grads.value, at::Tensor(),
-            at::Tensor(), at::Tensor(), at::Tensor()};
+    return {grads.query,  grads.key,    grads.value,  at::Tensor(),
+            at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
-bool detect_avx512_bf16() {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-  return __builtin_cpu_supports("avx512bf16");
-#else
-  return false;
-#endif
-}
 }  // namespace
-
-bool cpu_has_avx512_bf16() {
-  static const bool has = detect_avx512_bf16();
-  return has;
-}
 
 FusedKernel select_fused_kernel(at::ScalarType dtype, bool bf16_native) {
   switch (dtype) {
@@ -128,9 +119,9 @@ at::Tensor fused_attention(const at::Tensor& query, const at::Tensor& key, const
   const auto mask = key_mask.defined()
                         ? c10::optional<at::Tensor>(key_mask.to(at::kBool).contiguous())
                         : c10::nullopt;
-  const auto output =
-      FusedAttentionFunction::apply(scaled, key.to(compute), value.to(compute), mask,
-                                    training ? dropout : 0.0, config.query_block, config.key_block);
+  const auto output = FusedAttentionFunction::apply(
+      scaled, key.to(compute), value.to(compute), mask, training ? dropout : 0.0,
+      config.query_block, config.key_block, config.avx512);
   return kernel == FusedKernel::kBFloat16ViaFloat32 ? output.to(at::kBFloat16) : output;
 }
 

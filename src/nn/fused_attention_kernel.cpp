@@ -1,19 +1,22 @@
 // Block kernels of fused attention: forward with an online softmax (Milakov & Gimelshein 2018)
-// and FlashAttention-2's backward (Dao 2023, Algorithm 2). Block products go through at::mm
-// (BLAS for fp32/fp64, oneDNN for bf16); the softmax, dropout and accumulation run here in the
-// accumulation type (fp32, fp64 for double inputs). Tensors are detached: parallel_for's worker
-// threads record gradients by default (grad mode is per thread), and nothing here needs them.
+// and FlashAttention-2's backward (Dao 2023, Algorithm 2). fp32 and bf16 run lunar's AVX-512
+// kernels where the CPU has them (fused_attention_avx512_*.cpp). Otherwise, and for fp64, the
+// block products go through at::mm (BLAS for fp32/fp64, oneDNN for bf16) and the softmax,
+// dropout and accumulation run here in the accumulation type (fp32, fp64 for double inputs).
+// Tensors are detached: parallel_for's worker threads record gradients by default (grad mode is
+// per thread), and nothing here needs them.
 #include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
 #include <c10/core/impl/LocalDispatchKeySet.h>
 
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "fused_attention_kernel.h"
-#ifdef LUNAR_NATIVE_BF16_ATTENTION
-#include "fused_attention_bf16.h"
+#ifdef LUNAR_AVX512_ATTENTION
+#include "fused_attention_avx512.h"
 #endif
 #include "lunar/nn/fused_attention.h"
 
@@ -287,9 +290,9 @@ Gradients backward_typed(const KernelArgs& a, const ForwardResult& saved,
           grad_value.view(a.value.sizes())};
 }
 
-#ifdef LUNAR_NATIVE_BF16_ATTENTION
-// The native bf16 kernels (fused_attention_bf16_*.cpp): tensors, threads and per-thread scratch
-// here, the blocks there.
+#ifdef LUNAR_AVX512_ATTENTION
+// The AVX-512 kernels (fused_attention_avx512_*.cpp): tensors, threads and per-thread scratch
+// here, the blocks there. T is their element: float, or uint16_t for bf16's bits.
 avx512::Dims native_dims(const KernelArgs& a) {
   const Shape s(a);
   const bool drops = a.dropout > 0;
@@ -305,25 +308,33 @@ avx512::Dims native_dims(const KernelArgs& a) {
           a.seed};
 }
 
-const uint16_t* bf16_bits(const at::Tensor& t) {
-  return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>());
+template <typename T>
+const T* elements(const at::Tensor& t) {
+  if constexpr (std::is_same_v<T, float>) {
+    return t.data_ptr<float>();
+  } else {
+    return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>());
+  }
 }
-uint16_t* bf16_bits(at::Tensor& t) {
-  return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>());
+template <typename T>
+T* elements(at::Tensor& t) {
+  return const_cast<T*>(elements<T>(static_cast<const at::Tensor&>(t)));
 }
 
 at::Tensor scratch(int64_t bytes) { return at::empty({bytes}, at::TensorOptions(at::kByte)); }
 
-ForwardResult forward_native_bf16(const KernelArgs& a) {
+template <typename T>
+ForwardResult forward_avx512(const KernelArgs& a) {
   const Shape s(a);
   const auto dims = native_dims(a);
   auto output = at::empty({s.heads_total(), s.query_len, s.value_dim}, a.query.options());
   auto log_sum = at::empty({s.heads_total(), s.query_len}, a.query.options().dtype(at::kFloat));
   const at::Tensor bias = key_bias<float>(a.key_mask, at::kFloat);
-  const avx512::ForwardIo io{bf16_bits(a.query), bf16_bits(a.key),
-                             bf16_bits(a.value), bias.defined() ? bias.data_ptr<float>() : nullptr,
-                             bf16_bits(output),  log_sum.data_ptr<float>()};
-  const int64_t bytes = avx512::forward_scratch_bytes(dims);
+  const avx512::ForwardIo<T> io{
+      elements<T>(a.query), elements<T>(a.key),
+      elements<T>(a.value), bias.defined() ? bias.data_ptr<float>() : nullptr,
+      elements<T>(output),  log_sum.data_ptr<float>()};
+  const int64_t bytes = avx512::forward_scratch_bytes<T>(dims);
   at::parallel_for(0, s.heads_total() * avx512::forward_query_blocks(dims), 1,
                    [&](int64_t begin, int64_t end) {
                      auto buffer = scratch(bytes);
@@ -333,22 +344,23 @@ ForwardResult forward_native_bf16(const KernelArgs& a) {
           log_sum.view({s.batch, s.heads, s.query_len})};
 }
 
-Gradients backward_native_bf16(const KernelArgs& a, const ForwardResult& saved,
-                               const at::Tensor& grad_output) {
+template <typename T>
+Gradients backward_avx512(const KernelArgs& a, const ForwardResult& saved,
+                          const at::Tensor& grad_output) {
   const auto dims = native_dims(a);
-  const auto go = grad_output.detach().to(at::kBFloat16).contiguous();
+  const auto go = grad_output.detach().to(a.query.scalar_type()).contiguous();
   const auto out = saved.output.contiguous();
   const auto lse = saved.log_sum.contiguous();
   auto grad_query = at::empty_like(a.query), grad_key = at::empty_like(a.key),
        grad_value = at::empty_like(a.value);
   const at::Tensor bias = key_bias<float>(a.key_mask, at::kFloat);
-  const avx512::BackwardIo io{
-      bf16_bits(a.query),    bf16_bits(a.key),
-      bf16_bits(a.value),    bf16_bits(out),
-      bf16_bits(go),         bias.defined() ? bias.data_ptr<float>() : nullptr,
-      lse.data_ptr<float>(), bf16_bits(grad_query),
-      bf16_bits(grad_key),   bf16_bits(grad_value)};
-  const int64_t bytes = avx512::backward_scratch_bytes(dims);
+  const avx512::BackwardIo<T> io{
+      elements<T>(a.query),  elements<T>(a.key),
+      elements<T>(a.value),  elements<T>(out),
+      elements<T>(go),       bias.defined() ? bias.data_ptr<float>() : nullptr,
+      lse.data_ptr<float>(), elements<T>(grad_query),
+      elements<T>(grad_key), elements<T>(grad_value)};
+  const int64_t bytes = avx512::backward_scratch_bytes<T>(dims);
   at::parallel_for(0, Shape(a).heads_total(), 1, [&](int64_t begin, int64_t end) {
     auto buffer = scratch(bytes);
     avx512::backward_heads(dims, io, begin, end, buffer.data_ptr());
@@ -356,16 +368,28 @@ Gradients backward_native_bf16(const KernelArgs& a, const ForwardResult& saved,
   return {grad_query, grad_key, grad_value};
 }
 
-bool native_bf16(const KernelArgs& args) {
-  return args.query.scalar_type() == at::kBFloat16 && cpu_has_avx512_bf16();
+// Which AVX-512 kernel serves these arguments, if any.
+enum class Avx512 { kNone, kFloat32, kBFloat16 };
+Avx512 avx512_kernel(const KernelArgs& args) {
+  if (!args.avx512) return Avx512::kNone;
+  if (args.query.scalar_type() == at::kFloat && cpu_has_avx512()) return Avx512::kFloat32;
+  if (args.query.scalar_type() == at::kBFloat16 && cpu_has_avx512_bf16()) return Avx512::kBFloat16;
+  return Avx512::kNone;
 }
-#endif  // Built without them (a compiler without AVX512-BF16), bf16 takes at::mm_out's path.
+#endif  // Built without them (a compiler without AVX512-BF16), everything takes at::mm_out's path.
 
 }  // namespace
 
 ForwardResult forward(const KernelArgs& args) {
-#ifdef LUNAR_NATIVE_BF16_ATTENTION
-  if (native_bf16(args)) return forward_native_bf16(args);
+#ifdef LUNAR_AVX512_ATTENTION
+  switch (avx512_kernel(args)) {
+    case Avx512::kFloat32:
+      return forward_avx512<float>(args);
+    case Avx512::kBFloat16:
+      return forward_avx512<uint16_t>(args);
+    case Avx512::kNone:
+      break;
+  }
 #endif
   return AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, args.query.scalar_type(),
                                         "fused_attention_forward",
@@ -374,8 +398,15 @@ ForwardResult forward(const KernelArgs& args) {
 
 Gradients backward(const KernelArgs& args, const ForwardResult& saved,
                    const at::Tensor& grad_output) {
-#ifdef LUNAR_NATIVE_BF16_ATTENTION
-  if (native_bf16(args)) return backward_native_bf16(args, saved, grad_output);
+#ifdef LUNAR_AVX512_ATTENTION
+  switch (avx512_kernel(args)) {
+    case Avx512::kFloat32:
+      return backward_avx512<float>(args, saved, grad_output);
+    case Avx512::kBFloat16:
+      return backward_avx512<uint16_t>(args, saved, grad_output);
+    case Avx512::kNone:
+      break;
+  }
 #endif
   return AT_DISPATCH_FLOATING_TYPES_AND(
       at::kBFloat16, args.query.scalar_type(), "fused_attention_backward",

@@ -50,6 +50,7 @@ struct KernelArgs {
   double dropout = 0;   // applied when > 0
   uint64_t seed = 0;
   int64_t query_block = 64, key_block = 256;
+  bool avx512 = true;  // the AVX-512 micro-kernels where the CPU has them (FusedAttentionConfig)
 };
 
 struct ForwardResult {

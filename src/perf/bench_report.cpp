@@ -17,7 +17,11 @@ std::string to_markdown(const BenchReport& report) {
       "lunar bench: mode {}, batch {}, memory M = {}, {}, {} threads, LibTorch {}\n"
       "measured {}×{}×{} GEMM rate: {:.1f} GFLOP/s ({})\n\n",
       o.mode, o.batch, o.memory_len, o.precision, report.threads, report.torch_version, 1024, 1024,
-      1024, report.gemm_flops_per_s / 1e9, report.blas.empty() ? "no BLAS found" : report.blas);
+      1024, report.gemm_flops_per_s / 1e9,
+      report.blas.empty() ? "no BLAS found"
+      : report.blas_kernels.empty()
+          ? report.blas
+          : report.blas + ", OpenBLAS " + report.blas_kernels + " kernels");
   out +=
       "| model | length | tokens/s (median) | spread | ms/step | peak MiB | KiB/token | "
       "MFLOP/token | GFLOP/s | of GEMM |\n"
@@ -67,7 +71,8 @@ nlohmann::json to_json(const BenchReport& report) {
                              {"device", o.device.str()},
                              {"threads", report.threads},
                              {"torch_version", report.torch_version},
-                             {"blas", report.blas}};
+                             {"blas", report.blas},
+                             {"blas_kernels", report.blas_kernels}};
   nlohmann::json out = nlohmann::json::object();
   out["settings"] = settings;
   out["gemm_flops_per_s"] = report.gemm_flops_per_s;

@@ -215,7 +215,9 @@ BenchReport run_benchmark(const train::RunConfig& base, const BenchOptions& opti
   report.options = options;
   report.threads = at::get_num_threads();
   report.torch_version = compat::torch_version();
-  report.blas = detect_blas().library;
+  const auto blas = detect_blas();
+  report.blas = blas.library;
+  report.blas_kernels = blas.kernels;
   report.gemm_flops_per_s = measure_gemm_rate(options.device, options.precision);
   const int64_t memory_limit =
       options.memory_limit_bytes > 0

@@ -3,6 +3,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <dlfcn.h>
 #include <link.h>
 
 #include <algorithm>
@@ -48,7 +49,42 @@ int collect_blas(dl_phdr_info* info, size_t, void* data) {
   *found = error ? std::string(info->dlpi_name) : resolved.string();
   return 1;
 }
+
+bool detect_avx512() {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+#else
+  return false;
+#endif
+}
+
+bool detect_avx512_bf16() {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  return detect_avx512() && __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
+// OpenBLAS's kernel set, asked of the loaded library itself; "" for any other BLAS.
+std::string openblas_kernels() {
+  using CoreName = char* (*)();
+  const auto core_name = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  const char* name = core_name ? core_name() : nullptr;
+  return name ? name : "";
+}
 }  // namespace
+
+bool cpu_has_avx512() {
+  static const bool has = detect_avx512();
+  return has;
+}
+
+bool cpu_has_avx512_bf16() {
+  static const bool has = detect_avx512_bf16();
+  return has;
+}
 
 BlasInfo detect_blas() {
   std::string library;
@@ -58,15 +94,26 @@ BlasInfo detect_blas() {
   const bool optimized = lower.find("openblas") != std::string::npos ||
                          lower.find("mkl") != std::string::npos ||
                          lower.find("blis") != std::string::npos;
-  return {library, optimized};
+  return {library, optimized, openblas_kernels()};
 }
 
-std::string blas_warning(const BlasInfo& info) {
-  if (info.optimized || info.library.empty()) return "";
+std::string blas_warning(const BlasInfo& info, bool avx512) {
+  if (!info.optimized && !info.library.empty()) {
+    return fmt::format(
+        "LibTorch is using the reference BLAS ({}), about 15x slower than OpenBLAS: "
+        "install libopenblas0-openmp (apt-get install libopenblas0-openmp)",
+        info.library);
+  }
+  std::string lower = info.kernels;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  const bool avx512_kernels =
+      lower == "skylakex" || lower == "cooperlake" || lower == "sapphirerapids";
+  if (!avx512 || info.kernels.empty() || avx512_kernels) return "";
+  const char* asked = std::getenv("OPENBLAS_CORETYPE");
   return fmt::format(
-      "LibTorch is using the reference BLAS ({}), about 15x slower than OpenBLAS: "
-      "install libopenblas0-openmp (apt-get install libopenblas0-openmp)",
-      info.library);
+      "OpenBLAS runs its {} kernels{} on a CPU with AVX-512: its SkylakeX kernels run fp32 "
+      "matrix products about 1.8x faster (unset OPENBLAS_CORETYPE, or set it to SkylakeX)",
+      info.kernels, asked ? fmt::format(" (OPENBLAS_CORETYPE={})", asked) : "");
 }
 
 }  // namespace lunar

@@ -9,6 +9,7 @@
 #include "lunar/nn/dropout.h"
 #include "support/expectations.h"
 #include "support/tensor_compare.h"
+#include "support/threads.h"
 
 namespace lunar::nn {
 namespace {
@@ -106,9 +107,8 @@ TEST(Dropout, DrawsTheBitsOfRandomOnInt64AndLeavesTheGeneratorAsItDid) {
   // Every seed must keep giving the masks (and training runs) it gave: same bits, same state
   // after, at one thread and at two (the bits are consumed in parallel).
   const std::vector<std::vector<int64_t>> shapes = {{4}, {3, 40, 24}, {5, 1000, 4}, {1 << 20}};
-  const int previous_threads = at::get_num_threads();
   for (int threads : {1, 2}) {
-    at::set_num_threads(threads);
+    const lunar::testing::IntraOpThreads scope(threads);
     for (const auto& shape : shapes) {
       for (double p : {0.1, 0.5, 0.9}) {
         const auto where = ::testing::Message() << "threads " << threads << " numel "
@@ -142,7 +142,6 @@ TEST(Dropout, DrawsTheBitsOfRandomOnInt64AndLeavesTheGeneratorAsItDid) {
     const double keep = 1.0 - std::round(0.3 * 32768) / 32768;
     EXPECT_TRUE(y.equal(t * (random_keep_mask(t.sizes(), 0.3).to(at::kFloat) / keep))) << threads;
   }
-  at::set_num_threads(previous_threads);
 }
 
 TEST(Dropout, IsTheIdentityOutsideTrainingOrAtZero) {

@@ -3,13 +3,11 @@
 #include <gtest/gtest.h>
 #include <torch/autograd.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "lunar/nn/attention.h"
 #include "lunar/nn/fused_attention.h"
 #include "lunar/nn/pack_unpack.h"
 #include "support/tensor_compare.h"
+#include "support/threads.h"
 
 namespace lunar::nn {
 namespace {
@@ -40,14 +38,6 @@ at::Tensor max_error(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(at::kFloat) - b.to(at::kFloat)).abs().max();
 }
 
-TEST(FusedAttentionBf16, DetectsAvx512Bf16AsProcCpuinfoReportsIt) {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  if (!cpuinfo) GTEST_SKIP() << "no /proc/cpuinfo";
-  std::stringstream text;
-  text << cpuinfo.rdbuf();
-  EXPECT_EQ(cpu_has_avx512_bf16(), text.str().find(" avx512_bf16") != std::string::npos);
-}
-
 TEST(FusedAttentionBf16, SelectsTheKernelByDtypeAndCpu) {
   EXPECT_EQ(select_fused_kernel(at::kDouble, true), FusedKernel::kFloat64);
   EXPECT_EQ(select_fused_kernel(at::kFloat, true), FusedKernel::kFloat32);
@@ -65,8 +55,7 @@ TEST(FusedAttentionBf16, NativePathAgreesWithFloat32WithinBf16Rounding) {
   // roundings twice more (dS, and the products of backward). The bounds: 4.5u·4.5 ≈ 0.08 for
   // the worst output, u for the mean; the native kernels are also held to an elementwise bound
   // derived from their inputs in fused_attention_native_bf16_test.cpp.
-  const int previous_threads = at::get_num_threads();
-  at::set_num_threads(2);  // the kernel's tasks run at once (LibTorch starts at one thread here)
+  const lunar::testing::IntraOpThreads threads;  // the kernel's tasks run at once
   at::manual_seed(11);
   const auto [low, full] = bf16_and_float(100, 300, std::sqrt(32.0));
   FusedAttentionConfig native;
@@ -88,7 +77,6 @@ TEST(FusedAttentionBf16, NativePathAgreesWithFloat32WithinBf16Rounding) {
     EXPECT_LT((got[i].to(at::kFloat) - want[i]).abs().mean().item<double>(), 2 * u * scale)
         << "input " << i;
   }
-  at::set_num_threads(previous_threads);
 }
 
 TEST(FusedAttentionBf16, WithoutAvx512Bf16ComputesInFloat32) {

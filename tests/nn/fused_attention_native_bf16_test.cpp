@@ -22,23 +22,18 @@
 
 #include <sstream>
 
+#include "fused_attention_cases.h"
 #include "lunar/nn/fused_attention.h"
+#include "support/threads.h"
 
 namespace lunar::nn {
 namespace {
 
 constexpr double u = 1.0 / 256;
 constexpr double kFp32 = 1e-5;
-constexpr int64_t kBatch = 2, kHeads = 3;
-
-struct Case {
-  int64_t lq, lk, head_dim, value_dim, query_block, key_block, padded;
-};
-
-std::ostream& operator<<(std::ostream& out, const Case& c) {
-  return out << "Lq " << c.lq << " Lk " << c.lk << " Dh " << c.head_dim << " Dv " << c.value_dim
-             << " blocks " << c.query_block << "x" << c.key_block << " padded " << c.padded;
-}
+using cases::Case;
+using cases::kBatch;
+using cases::kHeads;
 
 struct Inputs {
   at::Tensor query, key, value, mask, upstream;  // bf16 (mask bool, or undefined)
@@ -144,13 +139,6 @@ void expect_matches(const Result& got, const Reference& r, const std::string& wh
   expect_within(got.grad_value, r.want.grad_value, r.bound.grad_value, where + " dV");
 }
 
-// Two threads, so the kernels' tasks run at once (LibTorch starts at one on these machines).
-struct TwoThreads {
-  int previous = at::get_num_threads();
-  TwoThreads() { at::set_num_threads(2); }
-  ~TwoThreads() { at::set_num_threads(previous); }
-};
-
 #define REQUIRE_AVX512_BF16()                                                                   \
   if (!cpu_has_avx512_bf16()) {                                                                 \
     GTEST_SKIP() << "this CPU lacks AVX512-BF16: the native bf16 kernel cannot run here; "      \
@@ -159,12 +147,9 @@ struct TwoThreads {
 
 TEST(FusedAttentionNativeBf16, MatchesFloat64WithinTheRoundingBound) {
   REQUIRE_AVX512_BF16();
-  const TwoThreads threads;
+  const lunar::testing::IntraOpThreads threads;
   at::manual_seed(31);
-  for (const auto& c : {Case{1, 300, 64, 64, 64, 256, 0}, Case{1, 37, 7, 5, 64, 256, 3},
-                        Case{300, 45, 33, 17, 64, 32, 0}, Case{70, 300, 31, 18, 16, 100, 11},
-                        Case{37, 5, 3, 1, 7, 1, 2}, Case{130, 70, 64, 64, 64, 256, 7},
-                        Case{65, 17, 16, 32, 64, 16, 0}}) {
+  for (const auto& c : cases::kShapes) {
     const auto in = make_inputs(c);
     const auto got = run_native(in, c, 0.0, nullptr);
     std::ostringstream where;
@@ -175,11 +160,10 @@ TEST(FusedAttentionNativeBf16, MatchesFloat64WithinTheRoundingBound) {
 
 TEST(FusedAttentionNativeBf16, DropoutEqualsTheReferenceWithTheKernelsOwnMask) {
   REQUIRE_AVX512_BF16();
-  const TwoThreads threads;
+  const lunar::testing::IntraOpThreads threads;
   at::manual_seed(32);
   const double p = 0.3, kept = 1.0 - std::llround(p * 32768) / 32768.0;
-  for (const auto& c : {Case{37, 300, 33, 17, 16, 32, 6}, Case{300, 45, 64, 64, 64, 256, 0},
-                        Case{1, 70, 5, 8, 64, 256, 4}}) {
+  for (const auto& c : cases::kDropoutShapes) {
     const auto in = make_inputs(c);
     uint64_t seed = 0;
     const auto got = run_native(in, c, p, &seed);
@@ -196,7 +180,7 @@ TEST(FusedAttentionNativeBf16, RowsWithoutRealKeysBehaveAsTheReference) {
   // Batch 1 has no real key: NaN output and value gradient there, as the reference softmax
   // gives; no gradient reaches its queries and keys (exactly 0); batch 0 within the bound.
   REQUIRE_AVX512_BF16();
-  const TwoThreads threads;
+  const lunar::testing::IntraOpThreads threads;
   at::manual_seed(33);
   const Case c{40, 50, 9, 6, 16, 16, 0};
   auto in = make_inputs(c);

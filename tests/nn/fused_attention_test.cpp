@@ -9,6 +9,7 @@
 #include "lunar/nn/pack_unpack.h"
 #include "support/expectations.h"
 #include "support/tensor_compare.h"
+#include "support/threads.h"
 
 namespace lunar::nn {
 namespace {
@@ -38,14 +39,6 @@ std::vector<at::Tensor> gradients(const at::Tensor& output, const std::vector<at
   return torch::autograd::grad({output}, leaves, {upstream});
 }
 
-// Two threads for the kernel's parallel_for (LibTorch starts at one on the project's machines),
-// so the tests cover the tasks running at once.
-struct TwoThreads {
-  int previous = at::get_num_threads();
-  TwoThreads() { at::set_num_threads(2); }
-  ~TwoThreads() { at::set_num_threads(previous); }
-};
-
 FusedAttentionConfig blocks(int64_t query_block, int64_t key_block) {
   FusedAttentionConfig config;
   config.query_block = query_block;
@@ -56,7 +49,7 @@ FusedAttentionConfig blocks(int64_t query_block, int64_t key_block) {
 TEST(FusedAttention, EqualsTheReferenceInFloat64) {
   // Lq = 1 (Luna's M = 1), lengths below, at and not multiples of the blocks; the fp64 kernel
   // runs the same block algorithm in double, so only rounding separates it from the reference.
-  const TwoThreads threads;
+  const lunar::testing::IntraOpThreads threads;
   at::manual_seed(1);
   struct Case {
     int64_t lq, lk, query_block, key_block;
@@ -102,7 +95,7 @@ TEST(FusedAttention, Float32KernelMatchesTheFloat64Reference) {
   // fp32 at the default blocks with Lq, Lk above and not multiples of them. The reference runs
   // in float64 on the same (fp32-representable) inputs: the kernel's error is fp32 rounding
   // (2⁻²⁴ per operation, sums of up to 600 terms) and its exp polynomial (2e-7 relative).
-  const TwoThreads threads;
+  const lunar::testing::IntraOpThreads threads;
   at::manual_seed(3);
   const auto in = make_inputs(300, 600, 37, at::kFloat);
   const auto upstream = at::randn({2, 3, 300, 5});

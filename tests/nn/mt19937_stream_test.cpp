@@ -10,16 +10,10 @@
 #include <vector>
 
 #include "lunar/nn/mt19937_stream.h"
+#include "support/threads.h"
 
 namespace lunar::nn {
 namespace {
-
-// Two threads, so the consumer runs on both (LibTorch starts at one in test executables).
-struct TwoThreads {
-  int previous = at::get_num_threads();
-  TwoThreads() { at::set_num_threads(2); }
-  ~TwoThreads() { at::set_num_threads(previous); }
-};
 
 // A generator seeded with `seed` that has already given `skip` 32-bit words: odd counts leave
 // it mid-pair, which random64() alone never does but random() does.
@@ -67,7 +61,7 @@ void expect_same_state(const at::Generator& got, const at::Generator& want,
 }
 
 TEST(Mt19937Stream, EqualsRandom64CallsAndLeavesTheSameState) {
-  const TwoThreads threads;
+  const lunar::testing::IntraOpThreads threads;
   // Offsets in 32-bit words (k random64() calls are 2k): none, so the twist comes first; 311,
   // 623, 624 and 1000 calls (622, 1246, 1248 = two blocks exactly, 2000); the end of the first
   // block (624); mid-pair (1, 623, 1247), where only random() leaves the engine.
@@ -92,7 +86,7 @@ TEST(Mt19937Stream, EqualsRandom64CallsAndLeavesTheSameState) {
 }
 
 TEST(Mt19937Stream, EqualsRandomOnAnInt64TensorLessTheTopBit) {
-  const TwoThreads threads;
+  const lunar::testing::IntraOpThreads threads;
   for (int64_t skip : {0, 311 * 2, 1000 * 2}) {
     for (int64_t n : {1, 625, 5000, 1 << 18}) {
       const std::string where = "skip " + std::to_string(skip) + " n " + std::to_string(n);
@@ -118,7 +112,7 @@ TEST(Mt19937Stream, DrawsFromTheDefaultGeneratorAsRandomDoes) {
 
 TEST(Mt19937Stream, ConsumesOnEveryIntraOpThread) {
   // at::parallel_for compiled without OpenMP runs serially without a word: guard the split.
-  const TwoThreads threads;
+  const lunar::testing::IntraOpThreads threads;
   std::atomic<int> seen{0};  // bit t: thread t consumed a chunk
   draw_random64(seeded(14, 0), 1 << 20,
                 [&](int64_t, const uint64_t*, int64_t) { seen |= 1 << at::get_thread_num(); });

@@ -11,6 +11,7 @@
 #include "lunar/core/error.h"
 #include "lunar/nn/filter.h"
 #include "lunar/runtime/compat.h"
+#include "support/threads.h"
 
 namespace {
 using lunar::nn::sequence_conv;
@@ -58,19 +59,8 @@ at::Tensor projected(int64_t batch, int64_t heads, const Case& c, at::ScalarType
       .requires_grad_();
 }
 
-class ThreadsGuard {
- public:
-  explicit ThreadsGuard(int threads) : previous_(at::get_num_threads()) {
-    at::set_num_threads(threads);
-  }
-  ~ThreadsGuard() { at::set_num_threads(previous_); }
-
- private:
-  int previous_;
-};
-
 TEST(SequenceConv, ValuesAndGradientsAreGroupedConv1dInFloat64) {
-  ThreadsGuard threads(2);  // the parallel path
+  const lunar::testing::IntraOpThreads threads(2);  // the parallel path
   at::manual_seed(3);
   for (const auto& c : cases()) {
     const auto x = projected(2, 3, c, at::kDouble);
@@ -106,7 +96,7 @@ TEST(SequenceConv, ContiguousAndStridedGradientsGiveTheSame) {
 // |y − ŷ| ≤ u·|ŷ| + n·2⁻²⁴·Σ|w·x| for a sum of n products, ŷ computed in float64 from the same
 // bf16 inputs. The weight gradient sums n = B·L'·Dh products per tap.
 TEST(SequenceConv, Bf16IsWithinItsRoundingBound) {
-  ThreadsGuard threads(2);
+  const lunar::testing::IntraOpThreads threads(2);
   at::manual_seed(5);
   const Case c{300, 32, 4, 1};
   const double u = std::ldexp(1.0, -8), float_u = std::ldexp(1.0, -24);

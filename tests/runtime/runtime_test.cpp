@@ -1,8 +1,12 @@
-// Contract tests for lunar_runtime: devices, threads, BLAS detection, rank seeds.
+// Contract tests for lunar_runtime: devices, threads, CPU features, BLAS detection, rank seeds.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <set>
+#include <sstream>
+#include <string>
 
 #include "lunar/core/error.h"
 #include "lunar/runtime/platform.h"
@@ -19,9 +23,47 @@ TEST(Runtime, ConfiguresThreads) {
 }
 
 TEST(Runtime, ReferenceBlasGivesAWarning) {
-  EXPECT_FALSE(lunar::blas_warning({"/usr/lib/x86_64-linux-gnu/blas/libblas.so.3", false}).empty());
-  EXPECT_TRUE(lunar::blas_warning({"/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3", true})
+  EXPECT_FALSE(lunar::blas_warning({"/usr/lib/x86_64-linux-gnu/blas/libblas.so.3", false, ""}, true)
+                   .empty());
+  EXPECT_TRUE(lunar::blas_warning(
+                  {"/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3", true, ""}, true)
                   .empty());
+}
+
+TEST(Runtime, OpenBlasWithoutItsAvx512KernelsOnAnAvx512CpuGivesAWarning) {
+  const std::string openblas = "/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3";
+  const auto warning = lunar::blas_warning({openblas, true, "Haswell"}, true);
+  EXPECT_NE(warning.find("Haswell kernels"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("OPENBLAS_CORETYPE"), std::string::npos) << warning;
+  EXPECT_TRUE(lunar::blas_warning({openblas, true, "Haswell"}, false).empty());  // no AVX-512
+  EXPECT_TRUE(lunar::blas_warning({openblas, true, "SkylakeX"}, true).empty());
+  EXPECT_TRUE(lunar::blas_warning({openblas, true, "Cooperlake"}, true).empty());
+}
+
+TEST(Runtime, DetectsTheKernelsOfTheLoadedOpenBlas) {
+  // This binary links LibTorch, which links the system BLAS; with OpenBLAS loaded its kernel set
+  // has a name (which one depends on the CPU and OPENBLAS_CORETYPE), with another BLAS none.
+  const auto info = lunar::detect_blas();
+  const bool openblas = info.library.find("openblas") != std::string::npos;
+  EXPECT_EQ(!info.kernels.empty(), openblas) << info.library << " kernels '" << info.kernels << "'";
+  const char* asked = std::getenv("OPENBLAS_CORETYPE");
+  if (openblas && asked != nullptr && std::string(asked) == "Haswell") {
+    EXPECT_EQ(info.kernels, "Haswell");
+  }
+}
+
+TEST(Runtime, DetectsAvx512AsProcCpuinfoReportsIt) {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  if (!cpuinfo) GTEST_SKIP() << "no /proc/cpuinfo";
+  std::stringstream text;
+  text << cpuinfo.rdbuf();
+  const auto has = [&](const std::string& flag) {
+    return text.str().find(" " + flag + " ") != std::string::npos ||
+           text.str().find(" " + flag + "\n") != std::string::npos;
+  };
+  EXPECT_EQ(lunar::cpu_has_avx512(),
+            has("avx512f") && has("avx512dq") && has("avx512bw") && has("avx512vl"));
+  EXPECT_EQ(lunar::cpu_has_avx512_bf16(), lunar::cpu_has_avx512() && has("avx512_bf16"));
 }
 
 TEST(Seed, RankZeroKeepsTheSeedAndOtherRanksGetDistinctStreams) {

@@ -8,16 +8,19 @@
 
 #include <cstdint>
 
-namespace lunar::nn {
+#include "lunar/runtime/platform.h"
 
-// Whether this CPU has AVX512-BF16 (bf16 dot products with fp32 accumulation); detected once.
-bool cpu_has_avx512_bf16();
+namespace lunar::nn {
 
 struct FusedAttentionConfig {
   int64_t query_block = 64;  // query rows per task and per block
   int64_t key_block = 256;   // keys per block: the [query_block, key_block] scores stay in cache
   // bf16 inputs run bf16 block products when true, and are computed in fp32 otherwise.
   bool bf16_native = cpu_has_avx512_bf16();
+  // Block products by lunar's AVX-512 micro-kernels where this CPU has them (fp32 where
+  // cpu_has_avx512(), bf16 where cpu_has_avx512_bf16()); false, or a CPU without them, runs
+  // the same blocks through at::mm.
+  bool avx512 = true;
 };
 
 // The kernel that runs for inputs of `dtype` (the common dtype of query, key and value).

@@ -57,6 +57,7 @@ struct BenchReport {
   int threads = 0;
   std::string torch_version;
   std::string blas;
+  std::string blas_kernels;     // OpenBLAS's kernel set ("Haswell", "SkylakeX", ...); "" otherwise
   double gemm_flops_per_s = 0;  // measured square GEMM rate in the same precision
   std::vector<BenchPoint> points;
   std::map<std::string, std::string> configs;  // model -> effective run config (TOML)

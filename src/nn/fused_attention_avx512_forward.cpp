@@ -1,21 +1,23 @@
-// Native bf16 fused attention, forward: blocks of queries against blocks of keys with an online
-// softmax (Milakov & Gimelshein 2018), products by the AVX512-BF16 micro-kernels of
-// fused_attention_bf16_blocks.h, softmax and dropout in fp32 registers.
-#include "fused_attention_bf16_blocks.h"
+// AVX-512 fused attention, forward: blocks of queries against blocks of keys with an online
+// softmax (Milakov & Gimelshein 2018), products by the micro-kernels of
+// fused_attention_avx512_blocks.h (fp32 or bf16 operands), softmax and dropout in fp32 registers.
+#include "fused_attention_avx512_blocks.h"
 
 namespace lunar::nn::fused::avx512 {
 
 namespace {
 
+template <typename T>
 struct ForwardScratch {
-  uint16_t *key_b, *value_b, *query_a, *probs;
+  T *key_b, *value_b, *query_a, *probs;
   float *scores, *out, *row_max, *row_sum;
   ForwardScratch(const Dims& d, Arena& arena) {
-    const int64_t qb = query_block(d), kb = key_block(d), dh2 = round_up(d.head_dim, 2);
-    key_b = arena.take<uint16_t>(round_up(d.key_len, 16) * dh2);
-    value_b = arena.take<uint16_t>(round_up(d.value_dim, 16) * round_up(d.key_len, 2));
-    query_a = arena.take<uint16_t>(qb * dh2);
-    probs = arena.take<uint16_t>(qb * kb);
+    constexpr int64_t P = Ops<T>::kPack;
+    const int64_t qb = query_block(d), kb = key_block(d), dhp = round_up(d.head_dim, P);
+    key_b = arena.take<T>(round_up(d.key_len, 16) * dhp);
+    value_b = arena.take<T>(round_up(d.value_dim, 16) * round_up(d.key_len, P));
+    query_a = arena.take<T>(qb * dhp);
+    probs = arena.take<T>(qb * kb);
     scores = arena.take<float>(qb * kb);
     out = arena.take<float>(qb * round_up(d.value_dim, 16));
     row_max = arena.take<float>(qb);
@@ -24,9 +26,10 @@ struct ForwardScratch {
 };
 
 // One query row of a forward block: updates the running max and sum, rescales the output
-// accumulator, and writes the (dropped) probabilities as bf16.
+// accumulator, and writes the (dropped) probabilities as T.
+template <typename T>
 void forward_row(const Dims& d, const float* score, const float* bias, int64_t row, int64_t k0,
-                 int64_t nk, float& row_max, float& row_sum, float* out, uint16_t* prob) {
+                 int64_t nk, float& row_max, float& row_sum, float* out, T* prob) {
   const int64_t vectors = (nk + 15) / 16;
   const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
   const auto logits = [&](int64_t v) {
@@ -39,9 +42,7 @@ void forward_row(const Dims& d, const float* score, const float* bias, int64_t r
   for (int64_t v = 0; v < vectors; ++v) top_v = _mm512_max_ps(top_v, logits(v));
   const float top = _mm512_reduce_max_ps(top_v);
   if (top == -INFINITY) {  // no real key yet: nothing to add
-    for (int64_t v = 0; v < vectors; ++v) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(prob + 16 * v), _mm256_setzero_si256());
-    }
+    for (int64_t v = 0; v < vectors; ++v) Ops<T>::store(prob + 16 * v, _mm512_setzero_ps(), 0xFFFF);
     return;
   }
   const __m512 top_b = _mm512_set1_ps(top);
@@ -51,7 +52,7 @@ void forward_row(const Dims& d, const float* score, const float* bias, int64_t r
     __m512 e = exp16(_mm512_sub_ps(logits(v), top_b));
     sum = _mm512_add_ps(sum, e);
     if (d.drop_threshold > 0) e = _mm512_mul_ps(e, dropout.factors(v));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(prob + 16 * v), round_to_bf16(e));
+    Ops<T>::store(prob + 16 * v, e, 0xFFFF);
   }
   const float rescale = expf(row_max - top);
   row_sum = row_sum * rescale + _mm512_reduce_add_ps(sum);
@@ -68,18 +69,20 @@ int64_t forward_query_blocks(const Dims& d) {
   return (d.query_len + query_block(d) - 1) / query_block(d);
 }
 
+template <typename T>
 int64_t forward_scratch_bytes(const Dims& d) {
-  Arena arena{nullptr};
-  ForwardScratch(d, arena);
-  return arena.used;
+  return scratch_bytes<ForwardScratch<T>>(d);
 }
 
-void forward_tasks(const Dims& d, const ForwardIo& io, int64_t begin, int64_t end, void* scratch) {
+template <typename T>
+void forward_tasks(const Dims& d, const ForwardIo<T>& io, int64_t begin, int64_t end,
+                   void* scratch) {
+  constexpr int64_t P = Ops<T>::kPack;
   Arena arena{static_cast<char*>(scratch)};
-  const ForwardScratch s(d, arena);
+  const ForwardScratch<T> s(d, arena);
   const int64_t qb = query_block(d), kb = key_block(d), blocks = forward_query_blocks(d);
   const int64_t lq = d.query_len, lk = d.key_len, dh = d.head_dim, dv = d.value_dim;
-  const int64_t dh2 = round_up(dh, 2), dv16 = round_up(dv, 16), lk2 = round_up(lk, 2);
+  const int64_t dhp = round_up(dh, P), dv16 = round_up(dv, 16), lkp = round_up(lk, P);
   int64_t packed = -1;  // tasks run bh-major: a thread packs each head's K and V once
   for (int64_t task = begin; task < end; ++task) {
     const int64_t bh = task / blocks, q0 = (task % blocks) * qb, nq = smaller(qb, lq - q0);
@@ -97,26 +100,31 @@ void forward_tasks(const Dims& d, const ForwardIo& io, int64_t begin, int64_t en
     }
     for (int64_t k0 = 0; k0 < lk; k0 += kb) {
       const int64_t nk = smaller(kb, lk - k0);
-      gemm(s.query_a, dh2, s.key_b + k0 * dh2, 16 * dh2, dh2 / 2, nq, (nk + 15) / 16, s.scores, kb,
+      gemm(s.query_a, dhp, s.key_b + k0 * dhp, 16 * dhp, dhp / P, nq, (nk + 15) / 16, s.scores, kb,
            false);  // S = Q Kᵀ
       for (int64_t i = 0; i < nq; ++i) {
         forward_row(d, s.scores + i * kb, bias, bh * lq + q0 + i, k0, nk, s.row_max[i],
                     s.row_sum[i], s.out + i * dv16, s.probs + i * kb);
       }
-      gemm(s.probs, kb, s.value_b + k0 * 16, lk2 * 16, (nk + 1) / 2, nq, dv16 / 16, s.out, dv16,
+      gemm(s.probs, kb, s.value_b + k0 * 16, lkp * 16, (nk + P - 1) / P, nq, dv16 / 16, s.out, dv16,
            true);  // O += (P∘Z) V
     }
-    uint16_t* out = io.output + (bh * lq + q0) * dv;
+    T* out = io.output + (bh * lq + q0) * dv;
     for (int64_t i = 0; i < nq; ++i) {
       // A row without a real key has sum 0: 0 · (1/0) = NaN, as the reference softmax gives.
       const __m512 inverse = _mm512_set1_ps(1.0f / s.row_sum[i]);
       for (int64_t c = 0; c < dv; c += 16) {
         const __m512 o = _mm512_mul_ps(_mm512_loadu_ps(s.out + i * dv16 + c), inverse);
-        _mm256_mask_storeu_epi16(out + i * dv + c, first(dv - c), round_to_bf16(o));
+        Ops<T>::store(out + i * dv + c, o, first(dv - c));
       }
       io.log_sum[bh * lq + q0 + i] = s.row_max[i] + logf(s.row_sum[i]);
     }
   }
 }
+
+template int64_t forward_scratch_bytes<float>(const Dims&);
+template int64_t forward_scratch_bytes<uint16_t>(const Dims&);
+template void forward_tasks(const Dims&, const ForwardIo<float>&, int64_t, int64_t, void*);
+template void forward_tasks(const Dims&, const ForwardIo<uint16_t>&, int64_t, int64_t, void*);
 
 }  // namespace lunar::nn::fused::avx512
