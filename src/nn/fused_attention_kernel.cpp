@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "fused_attention_kernel.h"
-#ifdef LUNAR_AVX512_ATTENTION
+#ifdef LUNAR_AVX512_KERNELS
 #include "fused_attention_avx512.h"
 #endif
 #include "lunar/nn/fused_attention.h"
@@ -290,7 +290,7 @@ Gradients backward_typed(const KernelArgs& a, const ForwardResult& saved,
           grad_value.view(a.value.sizes())};
 }
 
-#ifdef LUNAR_AVX512_ATTENTION
+#ifdef LUNAR_AVX512_KERNELS
 // The AVX-512 kernels (fused_attention_avx512_*.cpp): tensors, threads and per-thread scratch
 // here, the blocks there. T is their element: float, or uint16_t for bf16's bits.
 avx512::Dims native_dims(const KernelArgs& a) {
@@ -381,7 +381,7 @@ Avx512 avx512_kernel(const KernelArgs& args) {
 }  // namespace
 
 ForwardResult forward(const KernelArgs& args) {
-#ifdef LUNAR_AVX512_ATTENTION
+#ifdef LUNAR_AVX512_KERNELS
   switch (avx512_kernel(args)) {
     case Avx512::kFloat32:
       return forward_avx512<float>(args);
@@ -398,7 +398,7 @@ ForwardResult forward(const KernelArgs& args) {
 
 Gradients backward(const KernelArgs& args, const ForwardResult& saved,
                    const at::Tensor& grad_output) {
-#ifdef LUNAR_AVX512_ATTENTION
+#ifdef LUNAR_AVX512_KERNELS
   switch (avx512_kernel(args)) {
     case Avx512::kFloat32:
       return backward_avx512<float>(args, saved, grad_output);

@@ -1,5 +1,5 @@
 // The conv filter's CPU kernel against LibTorch's grouped conv1d: values and gradients in float64,
-// a stated bound in bf16, autocast's dtype.
+// a stated bound in fp32 and bf16 (AVX-512 and portable kernels), autocast's dtype.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
@@ -92,25 +92,26 @@ TEST(SequenceConv, ContiguousAndStridedGradientsGiveTheSame) {
   EXPECT_TRUE(at::allclose(strided[1], dense[1], 0, 1e-14));
 }
 
-// bf16 inputs, float accumulation, one rounding to bf16 (unit roundoff u = 2⁻⁸) at the end:
-// |y − ŷ| ≤ u·|ŷ| + n·2⁻²⁴·Σ|w·x| for a sum of n products, ŷ computed in float64 from the same
-// bf16 inputs. The weight gradient sums n = B·L'·Dh products per tap.
-TEST(SequenceConv, Bf16IsWithinItsRoundingBound) {
-  const lunar::testing::IntraOpThreads threads(2);
-  at::manual_seed(5);
-  const Case c{300, 32, 4, 1};
-  const double u = std::ldexp(1.0, -8), float_u = std::ldexp(1.0, -24);
-  const auto x = projected(2, 4, c, at::kBFloat16);
-  const auto w = at::randn({4, c.kernel}).to(at::kBFloat16).requires_grad_();
-  const auto y = sequence_conv(x, w, c.stride, c.left(), c.out_length());
-  ASSERT_EQ(y.scalar_type(), at::kBFloat16);
+// fp32 or bf16 inputs, float accumulation, one rounding to the input's dtype (unit roundoff u:
+// 2⁻⁸ for bf16; 0 for fp32, whose last rounding is part of the float sum) at the end:
+// |y − ŷ| ≤ u·|ŷ| + (n + 1)·2⁻²⁴·Σ|w·x| for a sum of n products, ŷ computed in float64 from the
+// same inputs. The weight gradient sums n = B·L'·Dh products per tap (bounded by 2·L·Dh here).
+void expect_within_rounding_bound(const Case& c, at::ScalarType dtype, bool avx512) {
+  const double u = dtype == at::kBFloat16 ? std::ldexp(1.0, -8) : 0.0;
+  const double float_u = std::ldexp(1.0, -24);
+  const int64_t batch = 2, heads = 4;
+  const auto x = projected(batch, heads, c, dtype);
+  const auto w = at::randn({heads, c.kernel}).to(dtype).requires_grad_();
+  const auto y = sequence_conv(x, w, c.stride, c.left(), c.out_length(), avx512);
+  ASSERT_EQ(y.scalar_type(), dtype);
   const auto x64 = x.detach().to(at::kDouble), w64 = w.detach().to(at::kDouble);
   const auto exact = grouped_conv1d(x64, w64, c.stride, c.left(), c.out_length());
   const auto magnitude = grouped_conv1d(x64.abs(), w64.abs(), c.stride, c.left(), c.out_length());
-  const auto bound = u * exact.abs() + c.kernel * float_u * magnitude + 1e-30;
-  EXPECT_TRUE((y.to(at::kDouble) - exact).abs().le(bound).all().item<bool>());
+  const auto bound = u * exact.abs() + (c.kernel + 1) * float_u * magnitude + 1e-30;
+  EXPECT_TRUE((y.to(at::kDouble) - exact).abs().le(bound).all().item<bool>())
+      << "y, L " << c.length << " Dh " << c.width << " avx512 " << avx512;
 
-  const auto readout = at::randn(exact.sizes()).to(at::kBFloat16);
+  const auto readout = at::randn(exact.sizes()).to(dtype);
   const auto got =
       torch::autograd::grad({(y.to(at::kFloat) * readout.to(at::kFloat)).sum()}, {x, w});
   const auto x64g = x64.clone().requires_grad_(), w64g = w64.clone().requires_grad_();
@@ -122,10 +123,11 @@ TEST(SequenceConv, Bf16IsWithinItsRoundingBound) {
       {x64g})[0];
   EXPECT_TRUE((got[0].to(at::kDouble) - want[0])
                   .abs()
-                  .le(u * want[0].abs() + c.kernel * float_u * dx_magnitude + 1e-30)
+                  .le(u * want[0].abs() + (c.kernel + 1) * float_u * dx_magnitude + 1e-30)
                   .all()
-                  .item<bool>());
-  const double products = 2.0 * c.length * c.width;
+                  .item<bool>())
+      << "dx, L " << c.length << " Dh " << c.width << " avx512 " << avx512;
+  const double products = 2.0 * batch * c.length * c.width;
   const auto dw_magnitude = torch::autograd::grad(
       {(grouped_conv1d(x64.abs(), w64g, c.stride, c.left(), c.out_length()) * r64.abs()).sum()},
       {w64g})[0];
@@ -133,9 +135,51 @@ TEST(SequenceConv, Bf16IsWithinItsRoundingBound) {
                   .abs()
                   .le(u * want[1].abs() + products * float_u * dw_magnitude)
                   .all()
-                  .item<bool>());
-  // Not vacuous: float64 results differ from bf16 ones by more than the float-only part.
+                  .item<bool>())
+      << "dw, L " << c.length << " Dh " << c.width << " avx512 " << avx512;
+  // Not vacuous: float64 results differ from these by more than nothing.
   EXPECT_GT((y.to(at::kDouble) - exact).abs().max().item<double>(), 0.0);
+}
+
+// Widths below, at and above the AVX-512 kernels' 64-column blocks, with partial vectors.
+const Case kRoundingCases[] = {{300, 32, 4, 1}, {64, 64, 3, 1}, {37, 83, 5, 2}, {9, 1, 2, 1}};
+
+TEST(SequenceConv, Bf16IsWithinItsRoundingBound) {
+  const lunar::testing::IntraOpThreads threads(2);
+  at::manual_seed(5);
+  for (const auto& c : kRoundingCases) {
+    for (const bool avx512 : {true, false}) expect_within_rounding_bound(c, at::kBFloat16, avx512);
+  }
+}
+
+TEST(SequenceConv, Fp32IsWithinItsRoundingBound) {
+  const lunar::testing::IntraOpThreads threads(2);
+  at::manual_seed(6);
+  for (const auto& c : kRoundingCases) {
+    for (const bool avx512 : {true, false}) expect_within_rounding_bound(c, at::kFloat, avx512);
+  }
+}
+
+// The AVX-512 kernels and the portable ones differ only in how the float sums round (FMA or not).
+TEST(SequenceConv, Avx512AndPortableKernelsAgree) {
+  at::manual_seed(7);
+  for (const auto dtype : {at::kFloat, at::kBFloat16}) {
+    const Case c{50, 70, 3, 1};
+    const auto x = projected(2, 3, c, dtype);
+    const auto w = at::randn({3, c.kernel}).to(dtype).requires_grad_();
+    const auto readout = at::randn({2, 3, c.out_length(), c.width}).to(dtype);
+    std::vector<at::Tensor> results;
+    for (const bool avx512 : {true, false}) {
+      const auto y = sequence_conv(x, w, c.stride, c.left(), c.out_length(), avx512);
+      const auto grads = torch::autograd::grad({(y * readout).sum()}, {x, w});
+      for (const auto& t : {y, grads[0], grads[1]}) results.push_back(t.to(at::kDouble));
+    }
+    const double tolerance = dtype == at::kBFloat16 ? 1e-2 : 1e-5;
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_TRUE(at::allclose(results[i], results[i + 3], tolerance, tolerance))
+          << "result " << i << " dtype " << dtype;
+    }
+  }
 }
 
 TEST(SequenceConv, UnderAutocastComputesInTheAutocastDtype) {

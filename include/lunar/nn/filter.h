@@ -54,8 +54,10 @@ TORCH_MODULE(SequenceFilter);
 // (zero outside [0, L)): LibTorch's conv1d with one group per (head, feature) channel after
 // `left` zeros of padding. The result has x's dtype (the weight is cast to it; under autocast
 // both take the autocast dtype, as conv1d does): sums in float (double for double) rounded
-// once. On CPU a kernel of its own with an autograd backward; elsewhere conv1d.
+// once. On CPU a kernel of its own with an autograd backward, on AVX-512 in fp32 and bf16 where
+// the CPU has it (`avx512 = false` takes the portable kernel on any CPU; the tests compare the
+// two); elsewhere conv1d.
 at::Tensor sequence_conv(const at::Tensor& x, const at::Tensor& weight, int64_t stride,
-                         int64_t left, int64_t out_length);
+                         int64_t left, int64_t out_length, bool avx512 = true);
 
 }  // namespace lunar::nn

@@ -1,0 +1,144 @@
+// The conv filter's row kernels on AVX-512 (see sequence_conv_avx512.h). A row of Dh features is
+// 16 lanes a vector, four vectors at a time in registers while the taps are summed.
+#include "sequence_conv_avx512.h"
+
+#include <immintrin.h>
+
+namespace lunar::nn::conv_avx512 {
+
+namespace {
+
+__mmask16 first(int64_t n) {
+  return n >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << n) - 1);
+}
+
+__m512 load(const float* p, __mmask16 lanes) { return _mm512_maskz_loadu_ps(lanes, p); }
+
+// bf16 is the upper half of an fp32: widening is a shift.
+__m512 load(const uint16_t* p, __mmask16 lanes) {
+  const __m256i half = _mm256_maskz_loadu_epi16(lanes, p);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16));
+}
+
+void store(float* p, __m512 x, __mmask16 lanes) { _mm512_mask_storeu_ps(p, lanes, x); }
+
+void store(uint16_t* p, __m512 x, __mmask16 lanes) {
+  const __m256bh rounded = _mm512_cvtneps_pbh(x);
+  __m256i bits;
+  static_assert(sizeof bits == sizeof rounded, "same size");
+  __builtin_memcpy(&bits, &rounded, sizeof bits);
+  _mm256_mask_storeu_epi16(p, lanes, bits);
+}
+
+// `vectors` vectors of 16 columns from column d (the last one `last` lanes wide).
+template <int vectors, typename T>
+void weighted_block(T* out, const T* const* rows, const float* taps, int64_t count, int64_t d,
+                    __mmask16 last) {
+  __m512 sum[vectors];
+  for (int v = 0; v < vectors; ++v) sum[v] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < count; ++i) {
+    const __m512 tap = _mm512_set1_ps(taps[i]);
+    const T* in = rows[i] + d;
+    for (int v = 0; v < vectors; ++v) {
+      const __mmask16 lanes = v + 1 < vectors ? __mmask16(0xFFFF) : last;
+      sum[v] = _mm512_fmadd_ps(tap, load(in + 16 * v, lanes), sum[v]);
+    }
+  }
+  for (int v = 0; v < vectors; ++v) {
+    store(out + d + 16 * v, sum[v], v + 1 < vectors ? __mmask16(0xFFFF) : last);
+  }
+}
+
+template <typename T>
+void weighted(T* out, const T* const* rows, const float* taps, int64_t count, int64_t n) {
+  int64_t d = 0;
+  for (; d + 64 <= n; d += 64) weighted_block<4>(out, rows, taps, count, d, 0xFFFF);
+  for (; d < n; d += 16) weighted_block<1>(out, rows, taps, count, d, first(n - d));
+}
+
+// `vectors` vectors of 16 columns from column d (the last `last` lanes wide), summed over the
+// rows in two register sets (alternate rows) to overlap the FMAs' latency.
+template <int vectors, typename T>
+void row_products_block(float* sums, const T* a, int64_t a_stride, const T* b, int64_t b_stride,
+                        int64_t rows, int64_t d, __mmask16 last) {
+  constexpr int64_t kAhead = 8;  // rows fetched ahead: they are far apart
+  __m512 even[vectors], odd[vectors];
+  for (int v = 0; v < vectors; ++v) even[v] = odd[v] = _mm512_setzero_ps();
+  const auto lanes = [&](int v) { return v + 1 < vectors ? __mmask16(0xFFFF) : last; };
+  const auto fetch = [&](int64_t r) {
+    for (int64_t byte = 0; byte < 16 * vectors * int64_t(sizeof(T)); byte += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(a + r * a_stride + d) + byte, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(b + r * b_stride + d) + byte, _MM_HINT_T0);
+    }
+  };
+  int64_t r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    if (r + kAhead + 1 < rows) {
+      fetch(r + kAhead);
+      fetch(r + kAhead + 1);
+    }
+    const T *a0 = a + r * a_stride + d, *b0 = b + r * b_stride + d;
+    for (int v = 0; v < vectors; ++v) {
+      even[v] = _mm512_fmadd_ps(load(a0 + 16 * v, lanes(v)), load(b0 + 16 * v, lanes(v)), even[v]);
+      odd[v] = _mm512_fmadd_ps(load(a0 + a_stride + 16 * v, lanes(v)),
+                               load(b0 + b_stride + 16 * v, lanes(v)), odd[v]);
+    }
+  }
+  if (r < rows) {
+    const T *a0 = a + r * a_stride + d, *b0 = b + r * b_stride + d;
+    for (int v = 0; v < vectors; ++v) {
+      even[v] = _mm512_fmadd_ps(load(a0 + 16 * v, lanes(v)), load(b0 + 16 * v, lanes(v)), even[v]);
+    }
+  }
+  for (int v = 0; v < vectors; ++v) {
+    float* out = sums + d + 16 * v;
+    store(out, _mm512_add_ps(load(out, lanes(v)), _mm512_add_ps(even[v], odd[v])), lanes(v));
+  }
+}
+
+template <typename T>
+void products(float* sums, const T* a, int64_t a_stride, const T* b, int64_t b_stride, int64_t rows,
+              int64_t n) {
+  for (int64_t d = 0; d < n; d += 64) {
+    const int64_t columns = n - d < 64 ? n - d : 64;
+    const __mmask16 last = first(columns - (columns - 1) / 16 * 16);
+    switch ((columns + 15) / 16) {
+      case 1:
+        row_products_block<1>(sums, a, a_stride, b, b_stride, rows, d, last);
+        break;
+      case 2:
+        row_products_block<2>(sums, a, a_stride, b, b_stride, rows, d, last);
+        break;
+      case 3:
+        row_products_block<3>(sums, a, a_stride, b, b_stride, rows, d, last);
+        break;
+      default:
+        row_products_block<4>(sums, a, a_stride, b, b_stride, rows, d, last);
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+void weighted_rows(float* out, const float* const* rows, const float* taps, int64_t count,
+                   int64_t n) {
+  weighted(out, rows, taps, count, n);
+}
+
+void weighted_rows(uint16_t* out, const uint16_t* const* rows, const float* taps, int64_t count,
+                   int64_t n) {
+  weighted(out, rows, taps, count, n);
+}
+
+void row_products(float* sums, const float* a, int64_t a_stride, const float* b, int64_t b_stride,
+                  int64_t rows, int64_t n) {
+  products(sums, a, a_stride, b, b_stride, rows, n);
+}
+
+void row_products(float* sums, const uint16_t* a, int64_t a_stride, const uint16_t* b,
+                  int64_t b_stride, int64_t rows, int64_t n) {
+  products(sums, a, a_stride, b, b_stride, rows, n);
+}
+
+}  // namespace lunar::nn::conv_avx512
