@@ -1,7 +1,10 @@
 // `lunar export` / `lunar import`: model weights as a state dict that PyTorch's torch.load
 // reads ({name: tensor}, names as in docs/export.md), and back into a checkpoint.
+#include <caffe2/serialize/inline_container.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/serialize.h>
 
 #include <fstream>
@@ -23,14 +26,35 @@ struct WeightsOptions {
   std::string checkpoint, weights, out;
 };
 
+// torch.save's format for a {name: tensor} dict, which torch.load reads with weights_only=True
+// (its default since PyTorch 2.6). torch::pickle_save writes the same archive but wraps the dict
+// in TorchScript's type tag (torch.jit._pickle.restore_type_tag), which that loader refuses.
+std::string state_dict_archive(const c10::Dict<std::string, at::Tensor>& state) {
+  std::vector<char> pickle;
+  torch::jit::Pickler pickler(
+      [&](const char* data, size_t size) { pickle.insert(pickle.end(), data, data + size); },
+      nullptr, nullptr, nullptr, nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(c10::IValue(state));
+  pickler.stop();
+  std::string archive;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t size) {
+    archive.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  torch::jit::writeArchiveAndTensors("data", pickle.data(), pickle.size(), pickler.tensorData(),
+                                     writer);
+  writer.writeEndOfFile();
+  return archive;
+}
+
 void run_export(const WeightsOptions& options) {
   auto loaded = train::load_checkpoint_model(options.checkpoint, {});
   c10::Dict<std::string, at::Tensor> state;
   for (const auto& item : loaded.model->named_parameters())
     state.insert(item.key(), item.value().detach());
   for (const auto& item : loaded.model->named_buffers()) state.insert(item.key(), item.value());
-  const auto bytes = torch::pickle_save(c10::IValue(state));
-  write_atomically(options.out, std::string(bytes.begin(), bytes.end()));
+  write_atomically(options.out, state_dict_archive(state));
   fmt::print("exported {} tensors to {} (Python: torch.load('{}'))\n", state.size(), options.out,
              options.out);
 }

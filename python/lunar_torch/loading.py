@@ -32,13 +32,14 @@ def read_weights(path):
                     f"[weights] expected the state dict that `lunar export` writes, got a "
                     f"TorchScript archive such as a lunar checkpoint in {path}: "
                     f"{export_hint(path)} and load weights.pt")
-    # Not weights_only: lunar's typed dict pickles with torch.jit's restore_type_tag, which
-    # torch 1.13's restricted unpickler refuses. Like any pickle, load only trusted files.
+    # weights_only: tensors and plain containers, nothing else unpickled.
     try:
-        state = torch.load(path, map_location="cpu")
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for files it cannot read
+        older = ("; a `lunar export` from before its dicts were untagged (TorchScript's "
+                 "restore_type_tag): export it again" if "restore_type_tag" in str(error) else "")
         raise WeightsError(f"[weights] expected a state dict written by `lunar export` or "
-                           f"torch.save in {path}, got: {error}") from error
+                           f"torch.save in {path}{older}, got: {error}") from error
     if not isinstance(state, dict) or not all(
             isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise WeightsError(f"[weights] expected a dict of name -> tensor in {path}, got "

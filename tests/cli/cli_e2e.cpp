@@ -152,9 +152,13 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
   ASSERT_EQ(exported.code, 0) << exported.output;
   if (fs::exists("/usr/bin/python3") &&
       run_command("/usr/bin/python3 -c 'import torch'").code == 0) {
+    // weights_only=True, torch.load's default since PyTorch 2.6: a dict of tensors and
+    // nothing else (no TorchScript type tags).
     auto python = run_command("/usr/bin/python3 -c \"import torch; d = torch.load('" + weights +
-                              "'); print(len(d), tuple(d['encoder.memory'].shape))\"");
+                              "', weights_only=True); print(type(d).__name__, len(d), "
+                              "tuple(d['encoder.memory'].shape))\"");
     ASSERT_EQ(python.code, 0) << python.output;
+    EXPECT_NE(python.output.find("dict "), std::string::npos) << python.output;
     EXPECT_NE(python.output.find("(16, 64)"), std::string::npos) << python.output;
     // What model.state_dict() returns, an OrderedDict, LibTorch cannot read: the error says
     // how to save it instead.

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import torch
+import torch.jit._pickle
 
 import lunar_torch
 
@@ -25,6 +26,16 @@ torch.save(renamed, scratch / "renamed.pt")
 misshapen = torch.load(weights)
 misshapen["classifier.output.bias"] = torch.zeros(3)
 torch.save(misshapen, scratch / "misshapen.pt")
+
+
+class Tagged:
+    """Pickles as lunar export's dict did before it was untagged: TorchScript's type tag."""
+
+    def __reduce__(self):
+        return torch.jit._pickle.restore_type_tag, (torch.load(weights), "Dict[str, Tensor]")
+
+
+torch.save(Tagged(), scratch / "tagged.pt")
 (scratch / "unknown_key.toml").write_text(
     config.read_text().replace("[model]\n", "[model]\nfuture_key = 1\n", 1))
 (scratch / "unexported").mkdir()
@@ -33,6 +44,7 @@ torch.save(misshapen, scratch / "misshapen.pt")
 cases = {
     "renamed": lambda: lunar_torch.load(config, scratch / "renamed.pt"),
     "misshapen": lambda: lunar_torch.load(config, scratch / "misshapen.pt"),
+    "tagged": lambda: lunar_torch.load(config, scratch / "tagged.pt"),
     "checkpoint": lambda: lunar_torch.load_run(run, run / "checkpoints" / "last.pt"),
     "unexported": lambda: lunar_torch.load_run(scratch / "unexported"),
     "unknown_key": lambda: lunar_torch.load(scratch / "unknown_key.toml", weights),

@@ -369,6 +369,7 @@ TEST(PeerApi, RefusalsNameTheProblem) {
        {(scratch / "renamed.pt").string(), "missing 'encoder.memory'",
         "unexpected 'encoder.memory_renamed'"}},
       {"misshapen", {"'classifier.output.bias' expected shape [10], got [3]"}},
+      {"tagged", {(scratch / "tagged.pt").string(), "restore_type_tag", "export it again"}},
       {"checkpoint",
        {"such as a lunar checkpoint in " + (run / "checkpoints" / "last.pt").string(),
         "run `lunar export --checkpoint"}},
