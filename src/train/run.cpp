@@ -98,6 +98,15 @@ bool evaluate_test(Trainer& trainer, models::LunarModel& model,
   summary.best_predicts_one_class = predicts_one_class(best);
   return true;
 }
+
+// Before an error goes on: TensorBoard's hparams dashboard then shows the session as failed, not
+// as running forever. A second error while writing that is not the one to report.
+void record_failure(RunLog& log, int64_t step) noexcept {
+  try {
+    log.record_failure(step);
+  } catch (const std::exception&) {  // the first error is reported
+  }
+}
 }  // namespace
 
 runs::RunSummary run_training(RunConfig config, const RunOptions& options) {
@@ -168,27 +177,31 @@ runs::RunSummary run_training(RunConfig config, const RunOptions& options) {
         log, probe_batch(task.validation, 32, padded_length(config)), device, config.diag.every,
         config.diag.heatmap_steps, runs::heatmaps_folder(run_dir)));
   }
-  const auto outcome = trainer.run();
-
   runs::RunSummary summary;
-  summary.run_dir = run_dir.string();
-  summary.steps = outcome.state.step;
-  summary.best_step = outcome.state.best_step;
-  summary.best_validation_accuracy = outcome.state.best_accuracy;
-  summary.parameters = models::count_parameters(*model);
-  summary.stopped_early = outcome.stopped_early;
-  summary.interrupted = outcome.interrupted;
-  summary.majority_rate = majority_rate(task.test);
-  if (!outcome.interrupted && !task.test.empty()) {
-    summary.interrupted = !evaluate_test(trainer, model, task.test, outcome.state, paths.best, sync,
-                                         main_process, summary);
-    if (log && !summary.interrupted) {
-      log->record(summary.steps, "test",
-                  {{"accuracy_best", summary.test_accuracy_best},
-                   {"accuracy_last", summary.test_accuracy_last}});
+  try {
+    const auto outcome = trainer.run();
+    summary.run_dir = run_dir.string();
+    summary.steps = outcome.state.step;
+    summary.best_step = outcome.state.best_step;
+    summary.best_validation_accuracy = outcome.state.best_accuracy;
+    summary.parameters = models::count_parameters(*model);
+    summary.stopped_early = outcome.stopped_early;
+    summary.interrupted = outcome.interrupted;
+    summary.majority_rate = majority_rate(task.test);
+    if (!outcome.interrupted && !task.test.empty()) {
+      summary.interrupted = !evaluate_test(trainer, model, task.test, outcome.state, paths.best,
+                                           sync, main_process, summary);
+      if (log && !summary.interrupted) {
+        log->record(summary.steps, "test",
+                    {{"accuracy_best", summary.test_accuracy_best},
+                     {"accuracy_last", summary.test_accuracy_last}});
+      }
     }
+    if (log && !summary.interrupted) log->record_end(summary.steps);
+  } catch (...) {
+    if (log) record_failure(*log, trainer.state().step);
+    throw;
   }
-  if (log && !summary.interrupted) log->record_end(summary.steps);
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!summary.interrupted && main_process) {

@@ -68,4 +68,8 @@ void RunLog::record_start(const RunConfig& config, const std::string& config_tom
 
 void RunLog::record_end(int64_t step) { events_.add_session_end(step, SessionStatus::kSuccess); }
 
+void RunLog::record_failure(int64_t step) {
+  events_.add_session_end(step, SessionStatus::kFailure);
+}
+
 }  // namespace lunar::train

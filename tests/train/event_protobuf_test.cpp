@@ -16,6 +16,7 @@
 #include "event_protobuf_support.h"
 #include "lunar/diag/heatmap.h"
 #include "lunar/models/registry.h"
+#include "lunar/train/event_writer.h"
 #include "lunar/train/run_log.h"
 
 namespace {
@@ -199,6 +200,34 @@ TEST(EventProtobuf, EveryArchitectureDeclaresTheSameHParams) {
     EXPECT_EQ(std::get<double>(hparams.back().value), architecture.has_memory ? 12.0 : 0.0)
         << architecture.name << ": " << hparams.back().name;
   }
+}
+
+// A run stopped by an error ends its session with status failure; resuming it from a checkpoint
+// before that step removes the failure with the steps after the checkpoint.
+TEST(EventProtobuf, AFailedRunEndsItsSessionAsFailedUntilResumed) {
+  Schema schema;
+  const auto dir = fresh_directory("failed");
+  const auto config = luna_config();
+  {
+    lunar::train::RunLog log(dir);
+    log.record_start(config, lunar::train::to_toml(config));
+    log.record(100, "train", {{"loss", 1.0}});
+    log.record_failure(150);
+  }
+  const auto tensorboard = dir / "tensorboard";
+  const auto events = read_event_file(schema, event_file(tensorboard));
+  const auto values = values_by_tag(events);
+  const auto& end_value = only(values, "_hparams_/session_end_info");
+  EXPECT_EQ(end_value.step, 150);
+  const auto end_data = hparams_content(schema, *end_value.value);
+  ASSERT_TRUE(has(*end_data, "session_end_info"));
+  EXPECT_EQ(enum_number(sub(*end_data, "session_end_info"), "status"), 2);  // STATUS_FAILURE
+
+  EXPECT_EQ(lunar::train::truncate_event_files(tensorboard, 100, lunar::train::kRunEndTagPrefixes),
+            1);
+  const auto kept = values_by_tag(read_event_file(schema, event_file(tensorboard)));
+  EXPECT_EQ(kept.count("_hparams_/session_end_info"), 0u);
+  EXPECT_EQ(kept.count("train/loss"), 1u);
 }
 
 }  // namespace

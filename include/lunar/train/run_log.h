@@ -50,6 +50,11 @@ class RunLog {
   // The end of a finished run at its last step: the hparams session end, status success.
   void record_end(int64_t step);
 
+  // The end of a run stopped by an error at `step`: the hparams session end, status failure, so
+  // that TensorBoard does not show the session as running. Resuming the run removes it with the
+  // steps after the checkpoint (truncate_event_files, kRunEndTagPrefixes).
+  void record_failure(int64_t step);
+
  private:
   runs::MetricsLog metrics_;
   EventWriter events_;
