@@ -163,6 +163,9 @@ runs::RunSummary run_training(RunConfig config, const RunOptions& options) {
   if (main_process) {  // logs and diagnostics by rank 0 only
     log = std::make_shared<RunLog>(run_dir);
     if (!options.resume) log->record_start(config, config_toml);
+    if (options.resume && trainer.state().step < config.train.steps) {
+      log->record_config(trainer.state().step + 1, config_toml);
+    }
     // The majority-class rates at step 0, so that a report on a live run can draw them (a resumed
     // run keeps this line: truncation keeps the steps up to its checkpoint's).
     std::map<std::string, double> majority;

@@ -62,8 +62,12 @@ void RunLog::record_image(const std::string& tag, int64_t step, const std::strin
 }
 
 void RunLog::record_start(const RunConfig& config, const std::string& config_toml) {
-  events_.add_text("config", 0, indent_as_code(config_toml));
+  record_config(0, config_toml);
   events_.add_hparams(0, run_hparams(config), kRunMetricTags);
+}
+
+void RunLog::record_config(int64_t step, const std::string& config_toml) {
+  events_.add_text("config", step, indent_as_code(config_toml));
 }
 
 void RunLog::record_end(int64_t step) { events_.add_session_end(step, SessionStatus::kSuccess); }

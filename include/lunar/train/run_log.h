@@ -47,6 +47,11 @@ class RunLog {
   // call it again: truncate_event_files keeps the first start's records (step 0).
   void record_start(const RunConfig& config, const std::string& config_toml);
 
+  // The configuration a resumed run continues with (`--set` may have changed it), as text
+  // tagged "config" at `step`, the first step it trains: resuming again from the same checkpoint
+  // removes it with the other steps after that checkpoint and logs it anew.
+  void record_config(int64_t step, const std::string& config_toml);
+
   // The end of a finished run at its last step: the hparams session end, status success.
   void record_end(int64_t step);
 
