@@ -116,6 +116,24 @@ std::vector<std::pair<ModelKey, std::vector<const runs::RunFolder*>>> task_group
   return groups;
 }
 
+// The line the validation chart carries, as each run's page draws it: the validation split's
+// majority-class rate (the runs' step-0 "data" line), or the test split's (their summary.json)
+// where runs older than that line have none.
+std::vector<Reference> majority_lines(const ResultTable& table, const std::string& task) {
+  std::vector<const runs::RunFolder*> runs;
+  for (const auto& [model, group] : task_groups(table, task)) {
+    runs.insert(runs.end(), group.begin(), group.end());
+  }
+  const auto validation = mean_curve(runs, "data", "majority_val");
+  if (!validation.mean.empty()) {
+    return {{fmt::format("majority class (validation) {:.4f}", validation.mean[0]),
+             validation.mean[0]}};
+  }
+  const double test = majority_rate(table, task);
+  if (std::isnan(test)) return {};
+  return {{fmt::format("majority class (test) {:.4f}", test), test}};
+}
+
 LineChart curve_chart(const ResultTable& table, const std::string& task, const std::string& split,
                       const std::string& value, const std::string& title,
                       const std::string& y_label, bool memory_only) {
@@ -227,8 +245,10 @@ std::string build_html(const ReportInput& input) {
   html += "<h2>Learning curves (mean and ± std band over seeds)</h2>\n";
   for (const auto& task : table.tasks) {
     html += "<div class=\"figs\">\n";
-    html += line_chart_svg(curve_chart(table, task, "val", "accuracy",
-                                       task + ": validation accuracy", "accuracy", false));
+    auto validation = curve_chart(table, task, "val", "accuracy", task + ": validation accuracy",
+                                  "accuracy", false);
+    validation.references = majority_lines(table, task);
+    html += line_chart_svg(validation);
     html += line_chart_svg(
         curve_chart(table, task, "train", "loss", task + ": training loss", "loss", false));
     html += "</div>\n";

@@ -326,6 +326,30 @@ TEST_F(AggregateTest, HtmlIsSelfContained) {
   EXPECT_EQ(html.find("href=\"http"), std::string::npos);
 }
 
+// The validation chart carries the majority-class line its runs' pages carry: the validation
+// split's rate from the step-0 "data" line, else the test split's from summary.json.
+TEST_F(AggregateTest, ValidationChartCarriesTheMajorityClassLine) {
+  const auto html_of_runs = [&](const std::string& data_line) {
+    fs::remove_all(root_);
+    for (int seed = 0; seed < 2; ++seed) {
+      make_run("r" + std::to_string(seed), "luna", 8, seed, 0.3, 0.3,
+               data_line + "{\"step\":100,\"split\":\"val\",\"accuracy\":0.25}\n");
+    }
+    const auto runs = lunar::runs::read_run_folders(root_);
+    const auto table = aggregate(runs, has_memory);
+    ReportInput input;
+    input.source = "runs/x";
+    input.table = &table;
+    return build_html(input);
+  };
+  const auto with_data = html_of_runs(
+      "{\"step\":0,\"split\":\"data\",\"majority_val\":0.21,\"majority_test\":0.17}\n");
+  EXPECT_NE(with_data.find(">majority class (validation) 0.2100</text>"), std::string::npos);
+  const auto older = html_of_runs("");
+  EXPECT_EQ(older.find("majority class (validation)"), std::string::npos);
+  EXPECT_NE(older.find(">majority class (test) 0.1700</text>"), std::string::npos);
+}
+
 TEST(Base64, Rfc4648Vectors) {
   EXPECT_EQ(base64(""), "");
   EXPECT_EQ(base64("f"), "Zg==");
