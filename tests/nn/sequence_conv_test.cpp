@@ -142,7 +142,8 @@ void expect_within_rounding_bound(const Case& c, at::ScalarType dtype, bool avx5
 }
 
 // Widths below, at and above the AVX-512 kernels' 64-column blocks, with partial vectors.
-const Case kRoundingCases[] = {{300, 32, 4, 1}, {64, 64, 3, 1}, {37, 83, 5, 2}, {9, 1, 2, 1}};
+const Case kRoundingCases[] = {
+    {300, 32, 4, 1}, {64, 64, 3, 1}, {37, 83, 5, 2}, {20, 40, 3, 1}, {9, 1, 2, 1}};
 
 TEST(SequenceConv, Bf16IsWithinItsRoundingBound) {
   const lunar::testing::IntraOpThreads threads(2);
