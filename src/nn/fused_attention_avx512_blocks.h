@@ -24,9 +24,17 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "avx512_lanes.h"
 #include "fused_attention_avx512.h"
 
 namespace lunar::nn::fused::avx512 {
+
+using simd512::bits;
+using simd512::first;
+using simd512::from_bf16;
+using simd512::round_to_bf16;
+using simd512::store_lanes;
+using simd512::to_bf16;
 
 inline int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 inline int64_t smaller(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -50,32 +58,6 @@ int64_t scratch_bytes(const Dims& d) {
   Scratch(d, arena);
   return arena.used;
 }
-
-// The same bits as another type (vector casts without aliasing questions; compiles to nothing).
-template <typename To, typename From>
-To bits(const From& x) {
-  static_assert(sizeof(To) == sizeof(From), "same size");
-  To out;
-  memcpy(&out, &x, sizeof out);
-  return out;
-}
-
-inline __mmask16 first(int64_t n) {
-  return n >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << n) - 1);
-}
-
-inline uint16_t to_bf16(float x) {
-  return static_cast<uint16_t>(_mm_extract_epi16(bits<__m128i>(_mm_cvtneps_pbh(_mm_set_ss(x))), 0));
-}
-
-inline float from_bf16(uint16_t x) {
-  const uint32_t word = static_cast<uint32_t>(x) << 16;
-  float out;
-  memcpy(&out, &word, sizeof out);
-  return out;
-}
-
-inline __m256i round_to_bf16(__m512 x) { return bits<__m256i>(_mm512_cvtneps_pbh(x)); }
 
 // fused_attention_kernel.cpp's softmax_exp on 16 lanes: Cephes' expf polynomial after range
 // reduction by ln 2; 0 at or below −87 (masked logits are −inf), NaN stays NaN.
@@ -148,7 +130,7 @@ struct Ops<float> {
   static __m512 load(const float* b) { return _mm512_loadu_ps(b); }
   static __m512 broadcast(const float* a) { return _mm512_set1_ps(*a); }
   static __m512 madd(__m512 sum, __m512 a, __m512 b) { return _mm512_fmadd_ps(a, b, sum); }
-  static void store(float* out, __m512 x, __mmask16 lanes) { _mm512_mask_storeu_ps(out, lanes, x); }
+  static void store(float* out, __m512 x, __mmask16 lanes) { store_lanes(out, x, lanes); }
   static float to_float(float x) { return x; }
   static float from_float(float x) { return x; }
   // A group of kPack rows' 16 columns in B's layout along k: for fp32, one row as it is.
@@ -170,9 +152,7 @@ struct Ops<uint16_t> {
   static __m512 madd(__m512 sum, __m512 a, __m512 b) {
     return _mm512_dpbf16_ps(sum, bits<__m512bh>(a), bits<__m512bh>(b));
   }
-  static void store(uint16_t* out, __m512 x, __mmask16 lanes) {
-    _mm256_mask_storeu_epi16(out, lanes, round_to_bf16(x));
-  }
+  static void store(uint16_t* out, __m512 x, __mmask16 lanes) { store_lanes(out, x, lanes); }
   static float to_float(uint16_t x) { return from_bf16(x); }
   static uint16_t from_float(float x) { return to_bf16(x); }
   // Two rows' 16 columns interleaved into 16 pairs (B's layout along k).

@@ -7,7 +7,6 @@
 // (Dh contiguous), summed in registers, and backward is two such passes. Rows are summed by
 // AVX-512 kernels in fp32 and bf16 where the CPU has them (sequence_conv_avx512.cpp; bf16 read and
 // written as it is), by portable ones in float or double elsewhere.
-#include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
 #include <fmt/ranges.h>

@@ -4,31 +4,15 @@
 
 #include <immintrin.h>
 
+#include "avx512_lanes.h"
+
 namespace lunar::nn::conv_avx512 {
 
 namespace {
 
-__mmask16 first(int64_t n) {
-  return n >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << n) - 1);
-}
-
-__m512 load(const float* p, __mmask16 lanes) { return _mm512_maskz_loadu_ps(lanes, p); }
-
-// bf16 is the upper half of an fp32: widening is a shift.
-__m512 load(const uint16_t* p, __mmask16 lanes) {
-  const __m256i half = _mm256_maskz_loadu_epi16(lanes, p);
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16));
-}
-
-void store(float* p, __m512 x, __mmask16 lanes) { _mm512_mask_storeu_ps(p, lanes, x); }
-
-void store(uint16_t* p, __m512 x, __mmask16 lanes) {
-  const __m256bh rounded = _mm512_cvtneps_pbh(x);
-  __m256i bits;
-  static_assert(sizeof bits == sizeof rounded, "same size");
-  __builtin_memcpy(&bits, &rounded, sizeof bits);
-  _mm256_mask_storeu_epi16(p, lanes, bits);
-}
+using simd512::first;
+using simd512::load_lanes;
+using simd512::store_lanes;
 
 // A count of 16-column vectors, known at compile time.
 template <int count>
@@ -75,10 +59,11 @@ void weighted(T* out, const T* const* rows, const float* taps, int64_t count, in
       const __m512 tap = _mm512_set1_ps(taps[i]);
       const T* in = rows[i] + d;
       for (int v = 0; v < vectors; ++v) {
-        sum[v] = _mm512_fmadd_ps(tap, load(in + 16 * v, lanes_of(v, vectors, last)), sum[v]);
+        sum[v] = _mm512_fmadd_ps(tap, load_lanes(in + 16 * v, lanes_of(v, vectors, last)), sum[v]);
       }
     }
-    for (int v = 0; v < vectors; ++v) store(out + d + 16 * v, sum[v], lanes_of(v, vectors, last));
+    for (int v = 0; v < vectors; ++v)
+      store_lanes(out + d + 16 * v, sum[v], lanes_of(v, vectors, last));
   });
 }
 
@@ -102,7 +87,8 @@ void products(float* sums, const T* a, int64_t a_stride, const T* b, int64_t b_s
       const T *a_row = a + r * a_stride + d, *b_row = b + r * b_stride + d;
       for (int v = 0; v < vectors; ++v) {
         const __mmask16 lanes = lanes_of(v, vectors, last);
-        acc[v] = _mm512_fmadd_ps(load(a_row + 16 * v, lanes), load(b_row + 16 * v, lanes), acc[v]);
+        acc[v] = _mm512_fmadd_ps(load_lanes(a_row + 16 * v, lanes),
+                                 load_lanes(b_row + 16 * v, lanes), acc[v]);
       }
     };
     int64_t r = 0;
@@ -118,7 +104,8 @@ void products(float* sums, const T* a, int64_t a_stride, const T* b, int64_t b_s
     for (int v = 0; v < vectors; ++v) {
       const __mmask16 lanes = lanes_of(v, vectors, last);
       float* out = sums + d + 16 * v;
-      store(out, _mm512_add_ps(load(out, lanes), _mm512_add_ps(even[v], odd[v])), lanes);
+      store_lanes(out, _mm512_add_ps(load_lanes(out, lanes), _mm512_add_ps(even[v], odd[v])),
+                  lanes);
     }
   });
 }
