@@ -110,16 +110,12 @@ TEST_F(Cli, TrainResumeEvalPredictExportImportInspect) {
   std::ifstream summary_file(fs::path(run_dir) / "summary.json");
   const auto summary = nlohmann::json::parse(summary_file);
   EXPECT_EQ(summary["steps"].get<int64_t>(), 30);
+  EXPECT_GT(summary["majority_rate"].get<double>(), 0.0);
   // TensorBoard's text dashboard shows the configuration the resumed steps ran with, from the
   // first of them (step 21), beside the first one.
-  std::string events;
-  for (const auto& entry : fs::directory_iterator(fs::path(run_dir) / "tensorboard")) {
-    std::ifstream in(entry.path(), std::ios::binary);
-    events.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
+  const auto events = lunar::testing::tensorboard_bytes(run_dir);
   EXPECT_NE(events.find("\n    steps = 20  #"), std::string::npos);
   EXPECT_NE(events.find("\n    steps = 30  #"), std::string::npos);
-  EXPECT_GT(summary["majority_rate"].get<double>(), 0.0);
 
   const auto best = (fs::path(run_dir) / "checkpoints" / "best.pt").string();
   auto evaluated = run_command(lunar_command() + " eval --checkpoint " + best + " --split test");
