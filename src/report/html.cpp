@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "lunar/report/collapse_table.h"
+#include "lunar/report/run_page.h"
 #include "lunar/report/svg.h"
 #include "lunar/runs/layout.h"
 
@@ -116,22 +118,18 @@ std::vector<std::pair<ModelKey, std::vector<const runs::RunFolder*>>> task_group
   return groups;
 }
 
-// The line the validation chart carries, as each run's page draws it: the validation split's
-// majority-class rate (the runs' step-0 "data" line), or the test split's (their summary.json)
-// where runs older than that line have none.
+// The majority-class line of a task's validation chart, as its runs' pages draw it: the mean
+// validation rate of their step-0 "data" lines, else the test rate of their summary.json.
 std::vector<Reference> majority_lines(const ResultTable& table, const std::string& task) {
   std::vector<const runs::RunFolder*> runs;
   for (const auto& [model, group] : task_groups(table, task)) {
     runs.insert(runs.end(), group.begin(), group.end());
   }
   const auto validation = mean_curve(runs, "data", "majority_val");
-  if (!validation.mean.empty()) {
-    return {{fmt::format("majority class (validation) {:.4f}", validation.mean[0]),
-             validation.mean[0]}};
-  }
   const double test = majority_rate(table, task);
-  if (std::isnan(test)) return {};
-  return {{fmt::format("majority class (test) {:.4f}", test), test}};
+  return majority_references(
+      validation.mean.empty() ? std::nullopt : std::optional<double>(validation.mean[0]),
+      std::isnan(test) ? std::nullopt : std::optional<double>(test));
 }
 
 LineChart curve_chart(const ResultTable& table, const std::string& task, const std::string& split,

@@ -54,20 +54,6 @@ LineChart step_chart(const std::string& title, const std::string& y_label,
   return chart;
 }
 
-// The line every accuracy chart carries: the validation split's majority-class rate, or the test
-// split's for a run that logged only that (summary.json of a run older than the "data" line).
-std::vector<Reference> majority_references(const RunStatus& status) {
-  if (status.majority_val) {
-    return {{fmt::format("majority class (validation) {:.4f}", *status.majority_val),
-             *status.majority_val}};
-  }
-  if (status.majority_test) {
-    return {{fmt::format("majority class (test) {:.4f}", *status.majority_test),
-             *status.majority_test}};
-  }
-  return {};
-}
-
 // The collapse metrics of docs/memory-collapse.md, in the order the page shows them.
 struct CollapseMetric {
   const char* key;
@@ -148,7 +134,7 @@ std::string learning_curves(const runs::RunFolder& run, const RunStatus& status)
   auto accuracy = step_chart("Accuracy", "accuracy",
                              {run_series(run, "train", "accuracy", "train"),
                               run_series(run, "val", "accuracy", "validation")});
-  accuracy.references = majority_references(status);
+  accuracy.references = majority_references(status.majority_val, status.majority_test);
   html +=
       "<p class=\"note\">Training values are means over the train.log_every steps up to each "
       "logged step; validation values cover the whole validation split.</p>\n<div "
@@ -233,6 +219,15 @@ std::string heatmap_rows(const runs::RunFolder& run) {
 }
 
 }  // namespace
+
+std::vector<Reference> majority_references(std::optional<double> validation,
+                                           std::optional<double> test) {
+  if (validation) {
+    return {{fmt::format("majority class (validation) {:.4f}", *validation), *validation}};
+  }
+  if (test) return {{fmt::format("majority class (test) {:.4f}", *test), *test}};
+  return {};
+}
 
 RunStatus run_status(const runs::RunFolder& run) {
   RunStatus status;

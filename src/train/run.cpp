@@ -104,7 +104,7 @@ bool evaluate_test(Trainer& trainer, models::LunarModel& model,
 void record_failure(RunLog& log, int64_t step) noexcept {
   try {
     log.record_failure(step);
-  } catch (const std::exception&) {  // the first error is reported
+  } catch (...) {  // the first error is the one reported
   }
 }
 }  // namespace

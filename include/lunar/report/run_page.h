@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "lunar/report/svg.h"
 #include "lunar/runs/run_folder.h"
 
 namespace lunar::report {
@@ -22,6 +24,12 @@ struct RunStatus {
   bool best_predicts_one_class = false;   // summary.json: the best checkpoint learnt the prior
 };
 RunStatus run_status(const runs::RunFolder& run);
+
+// The line every accuracy chart carries, on a run's page and in a study's report: the validation
+// split's majority-class rate, or the test split's for runs that logged only that (summary.json
+// of a run older than the step-0 "data" line); none without either.
+std::vector<Reference> majority_references(std::optional<double> validation,
+                                           std::optional<double> test);
 
 // A few lines: the setting, steps so far, best validation accuracy and its step, test results
 // when finished, the majority-class rates. `has_memory` as for build_run_page.
